@@ -1,0 +1,239 @@
+//! The pool: one of two native sqlx pools, chosen at run time by `DATABASE_URL`,
+//! behind rocket_db_pools' `Pool` trait (see docs/decisions.md for why not `Any`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
+use rocket_okapi::gen::OpenApiGenerator;
+use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
+use serde::Deserialize;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// Runs `$body` once per backend with `$p` bound to that backend's native pool,
+/// so the same SQL text compiles against both drivers and keeps their native types.
+#[macro_export]
+macro_rules! with_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Sqlite($p) => $body,
+            $crate::db::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the open transaction (`&mut sqlx::Transaction`
+/// of the backend): queries take `&mut **$c`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite($c) => $body,
+            $crate::db::Tx::Postgres($c) => $body,
+        }
+    };
+}
+
+/// The application's database, a Rocket resource (`&Db` is a request guard).
+#[derive(Database)]
+#[database("tally")]
+pub struct Db(Pool);
+
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction on either backend.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Serialises this transaction with every other one that locks `key`.
+    /// SQLite's `BEGIN IMMEDIATE` already serialises all writers.
+    pub async fn lock_key(&mut self, key: &str) -> Result<(), sqlx::Error> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL: {0}")]
+    Config(String),
+    #[error("DATABASE_URL: cannot connect: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// `databases.tally` in the figment; every field but `url` has a default chosen
+/// for the backend (see docs/decisions.md, "Pool sizing").
+#[derive(Deserialize)]
+struct PoolConfig {
+    url: String,
+    max_connections: Option<u32>,
+    connect_timeout: Option<u64>,
+    #[serde(default)]
+    lazy: bool,
+}
+
+pub enum Connection {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+#[rocket::async_trait]
+impl rocket_db_pools::Pool for Pool {
+    type Connection = Connection;
+    type Error = DbError;
+
+    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
+        let config: PoolConfig = figment
+            .extract()
+            .map_err(|e| DbError::Config(e.to_string()))?;
+        Pool::connect(&config).await
+    }
+
+    async fn get(&self) -> Result<Self::Connection, Self::Error> {
+        Ok(match self {
+            Pool::Sqlite(p) => Connection::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Connection::Postgres(p.acquire().await?),
+        })
+    }
+
+    async fn close(&self) {
+        with_pool!(self, |p| p.close().await)
+    }
+}
+
+impl Pool {
+    async fn connect(config: &PoolConfig) -> Result<Self, DbError> {
+        let timeout = Duration::from_secs(config.connect_timeout.unwrap_or(5));
+        let url = config.url.as_str();
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| DbError::Config(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            // An in-memory database lives only while a connection holds it open.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.max_connections.unwrap_or(4))
+                .min_connections(u32::from(in_memory))
+                .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+                .max_lifetime((!in_memory).then_some(Duration::from_secs(1800)))
+                .acquire_timeout(timeout);
+            let pool = if config.lazy && !in_memory {
+                pool.connect_lazy_with(options)
+            } else {
+                pool.connect_with(options).await.map_err(DbError::Connect)?
+            };
+            Ok(Pool::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| DbError::Config(e.to_string()))?
+                .application_name("tally");
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.unwrap_or(10))
+                .acquire_timeout(timeout);
+            let pool = if config.lazy {
+                pool.connect_lazy_with(options)
+            } else {
+                pool.connect_with(options).await.map_err(DbError::Connect)?
+            };
+            Ok(Pool::Postgres(pool))
+        } else {
+            Err(DbError::Config(
+                "expected sqlite://path.db, sqlite::memory: or postgres://…".into(),
+            ))
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await,
+            Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await,
+        }
+    }
+
+    /// Starts a write transaction. SQLite takes its write lock up front
+    /// (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading a read
+    /// lock; PostgreSQL relies on row locks and `Tx::lock_key`.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Answers whether the database responds at all.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_pool!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Connects using the same figment the server would, for `tally migrate`.
+pub async fn connect(figment: &Figment) -> Result<Pool, DbError> {
+    <Pool as rocket_db_pools::Pool>::init(
+        &figment.focus(&format!("databases.{}", crate::config::DB_NAME)),
+    )
+    .await
+}
+
+/// Applies migrations once the pool exists, failing launch on error.
+pub async fn run_migrations(rocket: Rocket<Build>) -> rocket::fairing::Result {
+    let Some(db) = Db::fetch(&rocket) else {
+        return Err(rocket);
+    };
+    match db.migrate().await {
+        Ok(()) => Ok(rocket),
+        Err(e) => {
+            tracing::error!(error = %e, "database migrations failed");
+            Err(rocket)
+        }
+    }
+}
+
+impl<'r> OpenApiFromRequest<'r> for &'r Db {
+    fn from_request_input(
+        _gen: &mut OpenApiGenerator,
+        _name: String,
+        _required: bool,
+    ) -> rocket_okapi::Result<RequestHeaderInput> {
+        Ok(RequestHeaderInput::None)
+    }
+}

@@ -1,0 +1,328 @@
+//! The OpenAPI document (assembled from every feature's `routes_and_spec()`),
+//! its error responses, and the interactive docs that read it.
+
+use std::collections::BTreeSet;
+
+use rocket::http::ContentType;
+use rocket::{get, routes, Route, State};
+use rocket_okapi::okapi::openapi3::{
+    Components, Header, Info, MediaType, OpenApi, Operation, ParameterValue, RefOr, Response,
+    Responses, SecurityScheme, SecuritySchemeData, Tag,
+};
+use rocket_okapi::okapi::{map, Map};
+use rocket_okapi::rapidoc::{make_rapidoc, GeneralConfig, HideShowConfig, RapiDocConfig};
+use rocket_okapi::settings::UrlObject;
+use rocket_okapi::swagger_ui::{make_swagger_ui, SwaggerUIConfig};
+use schemars::gen::SchemaSettings;
+use schemars::schema::{InstanceType, Schema, SchemaObject, SingleOrVec};
+
+use crate::error::Problem;
+
+pub const BEARER: &str = "bearerAuth";
+
+/// The served document, rendered once at build time.
+pub struct SpecJson(pub String);
+
+/// Adds a reference to the shared problem response for `status`.
+fn add_problem_response(responses: &mut Responses, status: u16) {
+    responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::Ref(okapi_ref(status)));
+}
+
+fn okapi_ref(status: u16) -> rocket_okapi::okapi::openapi3::Ref {
+    rocket_okapi::okapi::openapi3::Ref {
+        reference: format!("#/components/responses/{}", response_name(status)),
+    }
+}
+
+/// Adds error statuses that only the feature knows about (e.g. 429 on sign-in).
+pub fn add_errors(spec: &mut OpenApi, operation_id: &str, statuses: &[u16]) {
+    let op = operations_mut(spec)
+        .find(|(_, op)| op.operation_id.as_deref() == Some(operation_id))
+        .map(|(_, op)| op)
+        .unwrap_or_else(|| panic!("no operation {operation_id} to add errors to"));
+    for &status in statuses {
+        add_problem_response(&mut op.responses, status);
+    }
+}
+
+fn operations_mut(spec: &mut OpenApi) -> impl Iterator<Item = (&String, &mut Operation)> {
+    spec.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .filter_map(move |op| op.as_mut().map(|op| (path, op)))
+    })
+}
+
+const STATUSES: &[(u16, &str, &str)] = &[
+    (
+        400,
+        "BadRequest",
+        "Malformed JSON, or a parameter that does not parse.",
+    ),
+    (
+        401,
+        "Unauthorized",
+        "Missing, malformed, tampered or expired token, or a wrong sign-in code.",
+    ),
+    (404, "NotFound", "No such resource, or not yours."),
+    (
+        409,
+        "Conflict",
+        "`Idempotency-Key` reused with a different request.",
+    ),
+    (
+        412,
+        "PreconditionFailed",
+        "`If-Match` does not match the current `ETag`.",
+    ),
+    (413, "PayloadTooLarge", "The request body is over 64 KiB."),
+    (
+        415,
+        "UnsupportedMediaType",
+        "The request body is not `application/json`.",
+    ),
+    (
+        422,
+        "UnprocessableContent",
+        "Well-formed JSON that breaks a rule; `errors` lists every invalid field.",
+    ),
+    (
+        429,
+        "TooManyRequests",
+        "Rate limit hit; `Retry-After` says how many seconds to wait.",
+    ),
+    (
+        500,
+        "InternalServerError",
+        "Something unexpected; the cause is logged under `request_id`.",
+    ),
+    (503, "ServiceUnavailable", "The database does not answer."),
+];
+
+fn response_name(status: u16) -> &'static str {
+    STATUSES
+        .iter()
+        .find(|(s, ..)| *s == status)
+        .map(|(_, name, _)| *name)
+        .unwrap_or_else(|| panic!("no shared response for status {status}"))
+}
+
+/// Finishes the merged spec: metadata, tags, the problem schema and the
+/// error responses each operation can produce, derived from its shape.
+pub fn finish(spec: &mut OpenApi) {
+    spec.info = Info {
+        title: "Tally".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        description: Some(include_str!("docs/intro.md").to_owned()),
+        ..Default::default()
+    };
+    spec.tags = [
+        (
+            "auth",
+            "Passwordless sign-in: a code by e-mail, exchanged for a bearer token.",
+        ),
+        ("profile", "The signed-in user."),
+        ("operations", "Health and metrics for operators."),
+    ]
+    .into_iter()
+    .map(|(name, description)| Tag {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        ..Default::default()
+    })
+    .collect();
+
+    let mut used = BTreeSet::new();
+    for (path, op) in operations_mut(spec) {
+        let mut statuses = vec![500];
+        if op.request_body.is_some() {
+            statuses.extend([400, 413, 415, 422]);
+        }
+        if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            statuses.push(401);
+        }
+        if path.contains('{') {
+            statuses.extend([400, 404]);
+        }
+        let has_query = op.parameters.iter().any(|p| {
+            matches!(p, RefOr::Object(p) if p.location == "query"
+                && matches!(p.value, ParameterValue::Schema { .. }))
+        });
+        if has_query {
+            statuses.extend([400, 422]);
+        }
+        for status in statuses {
+            add_problem_response(&mut op.responses, status);
+        }
+        used.extend(
+            op.responses
+                .responses
+                .keys()
+                .filter_map(|k| k.parse::<u16>().ok()),
+        );
+    }
+
+    let components = spec.components.get_or_insert_with(Components::default);
+    let mut gen = SchemaSettings::openapi3().into_generator();
+    gen.subschema_for::<Problem>();
+    components.schemas.extend(
+        gen.take_definitions()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_object())),
+    );
+    for (status, name, description) in STATUSES.iter().filter(|(s, ..)| used.contains(s)) {
+        components.responses.insert(
+            (*name).to_owned(),
+            RefOr::Object(problem_response(*status, description)),
+        );
+    }
+    move_examples(components);
+}
+
+fn problem_response(status: u16, description: &str) -> Response {
+    let schema = SchemaObject::new_ref("#/components/schemas/Problem".to_owned());
+    let reason = rocket::http::Status::new(status)
+        .reason()
+        .unwrap_or("Error");
+    let mut example = serde_json::json!({
+        "type": "about:blank",
+        "title": reason,
+        "status": status,
+        "detail": description.trim_end_matches('.'),
+        "request_id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
+    });
+    if status == 422 {
+        example["detail"] = "2 fields are invalid".into();
+        example["errors"] = serde_json::json!([
+            {"field": "email", "code": "required", "message": "is required"},
+            {"field": "emial", "code": "unknown_field", "message": "is not a known field"}
+        ]);
+    }
+    if status == 503 {
+        example["database"] = "unavailable".into();
+    }
+    let header = |description: &str, kind: InstanceType| {
+        RefOr::Object(Header {
+            description: Some(description.to_owned()),
+            required: true,
+            value: ParameterValue::Schema {
+                style: None,
+                explode: None,
+                allow_reserved: false,
+                schema: SchemaObject {
+                    instance_type: Some(SingleOrVec::Single(Box::new(kind))),
+                    ..Default::default()
+                },
+                example: None,
+                examples: None,
+            },
+            deprecated: false,
+            allow_empty_value: false,
+            extensions: Map::new(),
+        })
+    };
+    let headers = match status {
+        401 => {
+            map! {"WWW-Authenticate".to_owned() => header("`Bearer`, with `error=\"invalid_token\"` when a token was sent.", InstanceType::String)}
+        }
+        429 => {
+            map! {"Retry-After".to_owned() => header("Seconds to wait before trying again.", InstanceType::Integer)}
+        }
+        _ => Map::new(),
+    };
+    Response {
+        description: description.to_owned(),
+        headers,
+        content: map! {
+            "application/problem+json".to_owned() => MediaType {
+                schema: Some(schema),
+                example: Some(example),
+                ..Default::default()
+            }
+        },
+        ..Default::default()
+    }
+}
+
+/// OpenAPI 3.0 schemas take one `example`; schemars writes JSON Schema's `examples`.
+fn move_examples(components: &mut Components) {
+    for schema in components.schemas.values_mut() {
+        if let Some(meta) = schema.metadata.as_mut() {
+            if let Some(first) = meta.examples.drain(..).next() {
+                schema.extensions.insert("example".to_owned(), first);
+            }
+        }
+        if let Some(object) = schema.object.as_mut() {
+            for property in object.properties.values_mut() {
+                if let Schema::Object(p) = property {
+                    if let Some(meta) = p.metadata.as_mut() {
+                        if let Some(first) = meta.examples.drain(..).next() {
+                            p.extensions.insert("example".to_owned(), first);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The HTTP bearer scheme that `AuthUser` declares, so Swagger UI's Authorize works.
+pub fn bearer_scheme() -> SecurityScheme {
+    SecurityScheme {
+        description: Some(
+            "A token from `POST /v1/auth/token`, sent as `Authorization: Bearer <token>`."
+                .to_owned(),
+        ),
+        data: SecuritySchemeData::Http {
+            scheme: "bearer".to_owned(),
+            bearer_format: Some("PASETO v4.public".to_owned()),
+        },
+        extensions: Map::new(),
+    }
+}
+
+/// The OpenAPI document.
+#[get("/openapi.json")]
+fn openapi_json(spec: &State<SpecJson>) -> (ContentType, &str) {
+    (ContentType::JSON, &spec.0)
+}
+
+pub fn routes() -> Vec<Route> {
+    routes![openapi_json]
+}
+
+/// Swagger UI and RapiDoc load the spec by a relative URL, so they also work
+/// below a path prefix such as an API Gateway stage.
+pub fn swagger_ui() -> Vec<Route> {
+    make_swagger_ui(&SwaggerUIConfig {
+        url: "../openapi.json".to_owned(),
+        ..Default::default()
+    })
+    .into()
+}
+
+pub fn rapidoc() -> Vec<Route> {
+    make_rapidoc(&RapiDocConfig {
+        title: Some("Tally API".to_owned()),
+        general: GeneralConfig {
+            spec_urls: vec![UrlObject::new("Tally", "../openapi.json")],
+            ..Default::default()
+        },
+        hide_show: HideShowConfig {
+            allow_spec_url_load: false,
+            allow_spec_file_load: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .into()
+}

@@ -1,0 +1,91 @@
+//! Tally: a personal-finance REST API on Rocket, documented by its own code.
+//!
+//! [`rocket`] builds the one application that the server, the Lambda adapter,
+//! the tests and `tally openapi` all use.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod docs;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod profile;
+pub mod reply;
+pub mod telemetry;
+
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket, Route};
+use rocket_db_pools::Database;
+use rocket_okapi::okapi::merge::merge_specs;
+use rocket_okapi::okapi::openapi3::OpenApi;
+
+pub use config::Settings;
+
+/// Every feature's routes, with the base path they are mounted at, and the
+/// finished OpenAPI document that describes exactly those routes.
+pub fn api() -> (Vec<(&'static str, Vec<Route>)>, OpenApi) {
+    let features = [
+        ("/", health::routes_and_spec()),
+        ("/v1", auth::routes_and_spec()),
+        ("/v1", profile::routes_and_spec()),
+    ];
+    let mut spec = OpenApi {
+        openapi: "3.0.0".to_owned(),
+        ..Default::default()
+    };
+    let mut mounts = Vec::with_capacity(features.len());
+    for (base, (routes, feature_spec)) in features {
+        merge_specs(&mut spec, &base.trim_end_matches('/'), &feature_spec)
+            .expect("feature specs do not collide");
+        mounts.push((base, routes));
+    }
+    docs::finish(&mut spec);
+    (mounts, spec)
+}
+
+/// The OpenAPI document as served at `/openapi.json` and printed by `tally openapi`.
+pub fn openapi_json() -> String {
+    serde_json::to_string_pretty(&api().1).expect("the spec serialises")
+}
+
+/// Builds the application from checked settings.
+pub fn rocket(settings: Settings) -> Rocket<Build> {
+    if settings.token_key.ephemeral {
+        tracing::warn!(
+            "TALLY_TOKEN_KEY is not set: signing tokens with a random key for this run only"
+        );
+    }
+    let (mounts, spec) = api();
+    let spec_json = serde_json::to_string_pretty(&spec).expect("the spec serialises");
+    let mailer_settings = settings.clone();
+
+    let mut rocket = rocket::custom(settings.figment.clone())
+        .attach(telemetry::RequestIds)
+        .attach(db::Db::init())
+        .attach(AdHoc::try_on_ignite("Mailer", |rocket| async move {
+            match auth::mailer::Mailer::from_settings(&mailer_settings) {
+                Ok(mailer) => Ok(rocket.manage(mailer)),
+                Err(e) => {
+                    tracing::error!("TALLY_SMTP_URL: {e}");
+                    Err(rocket)
+                }
+            }
+        }))
+        .manage(auth::token::Tokens::new(
+            &settings.token_key,
+            settings.token_ttl,
+        ))
+        .manage(docs::SpecJson(spec_json))
+        .mount("/", docs::routes())
+        .mount("/swagger-ui/", docs::swagger_ui())
+        .mount("/rapidoc/", docs::rapidoc())
+        .register("/", error::catchers());
+    for (base, routes) in mounts {
+        rocket = rocket.mount(base, routes);
+    }
+    if settings.auto_migrate {
+        rocket = rocket.attach(AdHoc::try_on_ignite("Migrations", db::run_migrations));
+    }
+    rocket
+}

@@ -1,0 +1,84 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rocket::fairing::AdHoc;
+use tally::Settings;
+
+/// Tally, a personal-finance REST API.
+#[derive(Parser)]
+#[command(name = "tally", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default); serves Lambda events when AWS_LAMBDA_RUNTIME_API is set.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document and exit (no database needed).
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        println!("{}", tally::openapi_json());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("tally: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tally::telemetry::init_logging(settings.release);
+    match command {
+        Command::Migrate => rocket::execute(migrate(settings)),
+        _ => rocket::execute(serve(settings)),
+    }
+}
+
+async fn migrate(settings: Settings) -> ExitCode {
+    let pool = match tally::db::connect(&settings.figment).await {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("tally: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match pool.migrate().await {
+        Ok(()) => {
+            tracing::info!(backend = pool.backend(), "migrations applied");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tally: DATABASE_URL: migrations failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    let rocket = tally::rocket(settings).attach(AdHoc::on_liftoff("Docs", |rocket| {
+        Box::pin(async move {
+            let config = rocket.config();
+            let base = format!("http://{}:{}", config.address, config.port);
+            tracing::info!("Tally is listening on {base}");
+            tracing::info!(
+                "API docs: {base}/swagger-ui/ and {base}/rapidoc/ (spec at {base}/openapi.json)"
+            );
+        })
+    }));
+    match rocket.launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tally: could not start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

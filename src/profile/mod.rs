@@ -1,0 +1,7 @@
+//! The signed-in user: who they are, and leaving for good.
+
+mod model;
+mod routes;
+mod store;
+
+pub use routes::routes_and_spec;

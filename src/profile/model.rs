@@ -1,0 +1,24 @@
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The signed-in user.
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+#[schemars(example = "me_example")]
+pub struct Me {
+    /// The user's id (UUID v7).
+    pub id: Uuid,
+    /// The address the user signs in with, in lower case.
+    pub email: String,
+    /// When the user first signed in.
+    pub created_at: DateTime<Utc>,
+}
+
+fn me_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
+        "email": "ana@example.com",
+        "created_at": "2026-11-21T10:00:00Z"
+    })
+}

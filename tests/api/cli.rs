@@ -1,0 +1,106 @@
+//! The `tally` binary: its commands and how it refuses a bad configuration.
+
+use std::process::Command;
+
+fn tally() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    for var in [
+        "DATABASE_URL",
+        "TALLY_SMTP_URL",
+        "TALLY_TOKEN_KEY",
+        "TALLY_TOKEN_TTL",
+        "TALLY_MAIL_FROM",
+        "TALLY_AUTO_MIGRATE",
+        "ROCKET_PROFILE",
+        "AWS_LAMBDA_RUNTIME_API",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn tally_openapi_prints_the_committed_spec_without_a_database() {
+    let out = tally()
+        .arg("openapi")
+        .env("DATABASE_URL", "postgres://nowhere.invalid/x")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
+#[test]
+fn tally_migrate_creates_and_migrates_a_new_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let out = tally()
+        .arg("migrate")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.exists());
+    let again = tally()
+        .arg("migrate")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "migrating twice is harmless");
+}
+
+#[test]
+fn a_bad_configuration_stops_at_start_with_one_line_naming_the_variable() {
+    let key = "ab".repeat(32);
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("TALLY_TOKEN_KEY", "not-hex")], "TALLY_TOKEN_KEY"),
+        (&[("DATABASE_URL", "mysql://localhost/x")], "DATABASE_URL"),
+        (&[("TALLY_SMTP_URL", "http://mail")], "TALLY_SMTP_URL"),
+        (&[("TALLY_TOKEN_TTL", "soon")], "TALLY_TOKEN_TTL"),
+        (
+            &[
+                ("ROCKET_PROFILE", "release"),
+                ("TALLY_SMTP_URL", "smtp://127.0.0.1:2525"),
+            ],
+            "TALLY_TOKEN_KEY",
+        ),
+        (
+            &[("ROCKET_PROFILE", "release"), ("TALLY_TOKEN_KEY", &key)],
+            "TALLY_SMTP_URL",
+        ),
+    ];
+    for (env, variable) in cases {
+        let out = tally()
+            .arg("serve")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{env:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("tally: {variable}:")),
+            "{env:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_database_stops_the_server_at_start() {
+    let out = tally()
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .env("ROCKET_PORT", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+}

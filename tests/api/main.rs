@@ -1,0 +1,11 @@
+//! Tally's API tests: one binary, every test on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL, each with its own database and SMTP server.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod docs;
+mod errors;
+mod health;
+mod profile;
