@@ -87,7 +87,7 @@ impl Settings {
 
     /// Checks a figment (the tests build theirs by hand) into settings.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let release = figment.profile() == &Profile::const_new("release");
+        let release = figment.profile() == Profile::const_new("release");
         let raw: Raw = figment
             .extract()
             .map_err(|e| bad(variable_of(&e), e.to_string()))?;

@@ -13,8 +13,9 @@ pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 /// Human-readable logs in debug, JSON lines in release; `RUST_LOG` filters.
 /// Rocket 0.5 logs through `log`, which this subscriber also receives.
 pub fn init_logging(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rocket=warn,sqlx=warn,lettre=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,rocket=warn,rocket::server=off,sqlx=warn,lettre=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

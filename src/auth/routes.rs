@@ -58,10 +58,11 @@ pub async fn otp_create(
             retry_after,
         });
     }
-    mailer
-        .send_code(&email, &code)
-        .await
-        .map_err(ApiError::internal)?;
+    if let Err(e) = mailer.send_code(&email, &code).await {
+        // A code nobody received must not count against the hourly limit.
+        store::discard_code(db, id).await?;
+        return Err(ApiError::internal(e));
+    }
     Ok(Accepted(OtpSent {
         expires_in: CODE_TTL.num_seconds() as u64,
     }))

@@ -71,6 +71,14 @@ pub async fn create_code(
     }
 }
 
+pub async fn discard_code(pool: &Pool, id: Uuid) -> Result<(), sqlx::Error> {
+    with_pool!(pool, |p| sqlx::query("DELETE FROM otp_codes WHERE id = $1")
+        .bind(id)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}
+
 /// The newest code sent to `email`: the only one that can still sign in.
 pub async fn latest_code(pool: &Pool, email: &str) -> Result<Option<CodeRow>, sqlx::Error> {
     with_pool!(pool, |p| sqlx::query_as(

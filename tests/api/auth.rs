@@ -221,3 +221,21 @@ api_test!(sign_in_bodies_are_validated_all_at_once, |app| {
         vec![("email".into(), "required".into())]
     );
 });
+
+api_test!(
+    when_the_smtp_server_refuses_the_mail_the_answer_is_500_and_the_code_does_not_count,
+    |app| {
+        app.refuse_mail();
+        let reply = app
+            .post("/v1/auth/otp", json!({"email": "ana@example.com"}), None)
+            .await;
+        reply.problem(Status::InternalServerError);
+        let codes: i64 = tally::with_pool!(app.pool(), |p| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM otp_codes")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        });
+        assert_eq!(codes, 0);
+    }
+);

@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -190,6 +191,11 @@ impl TestApp {
     pub fn mails_to(&self, email: &str) -> Vec<Mail> {
         self.inbox.mails_to(email)
     }
+
+    /// From now on the SMTP server refuses every recipient (550).
+    pub fn refuse_mail(&self) {
+        self.inbox.refuse.store(true, Ordering::SeqCst);
+    }
 }
 
 pub struct Req<'a> {
@@ -340,16 +346,26 @@ impl Mail {
 struct Inbox {
     port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
+    refuse: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
 struct SmtpHandler {
     mails: Arc<Mutex<Vec<Mail>>>,
+    refuse: Arc<AtomicBool>,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl mailin_embedded::Handler for SmtpHandler {
+    fn rcpt(&mut self, _to: &str) -> mailin_embedded::Response {
+        if self.refuse.load(Ordering::SeqCst) {
+            mailin_embedded::response::NO_MAILBOX
+        } else {
+            mailin_embedded::response::OK
+        }
+    }
+
     fn data_start(
         &mut self,
         _domain: &str,
@@ -382,8 +398,10 @@ impl Inbox {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
+        let refuse = Arc::new(AtomicBool::new(false));
         let mut server = mailin_embedded::Server::new(SmtpHandler {
             mails: mails.clone(),
+            refuse: refuse.clone(),
             to: Vec::new(),
             data: Vec::new(),
         });
@@ -394,7 +412,11 @@ impl Inbox {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        Inbox { port, mails }
+        Inbox {
+            port,
+            mails,
+            refuse,
+        }
     }
 
     fn mails_to(&self, email: &str) -> Vec<Mail> {
