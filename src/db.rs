@@ -68,6 +68,15 @@ impl Tx {
         Ok(())
     }
 
+    /// Appended to a `SELECT` that reads rows this transaction will write:
+    /// PostgreSQL locks them; SQLite's write transaction holds the database lock already.
+    pub fn for_update(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "",
+            Tx::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,

@@ -131,6 +131,22 @@ pub fn finish(spec: &mut OpenApi) {
             "Passwordless sign-in: a code by e-mail, exchanged for a bearer token.",
         ),
         ("profile", "The signed-in user."),
+        (
+            "accounts",
+            "Accounts, each in one currency; the balance is the sum of its movements.",
+        ),
+        (
+            "movements",
+            "Income (positive) and expenses (negative) on an account.",
+        ),
+        (
+            "transfers",
+            "Money moved between two of your accounts, as two movements.",
+        ),
+        (
+            "overview",
+            "Balances per currency, income and expense per category.",
+        ),
         ("operations", "Health and metrics for operators."),
     ]
     .into_iter()
@@ -186,6 +202,29 @@ pub fn finish(spec: &mut OpenApi) {
         );
     }
     move_examples(components);
+    page_examples(components);
+}
+
+/// A page's example is a page of its item's example (schemars cannot give a
+/// generic type an example of its own).
+fn page_examples(components: &mut Components) {
+    let pages: Vec<(String, serde_json::Value)> = components
+        .schemas
+        .iter()
+        .filter_map(|(name, _)| {
+            let item = components.schemas.get(name.strip_suffix("Page")?)?;
+            let example = item.extensions.get("example")?;
+            Some((
+                name.clone(),
+                serde_json::json!({"items": [example], "next_cursor": "AZOlsnxNfo-aCxwtPk9aawAAAAAAAAAA8n3kDvQoKM0"}),
+            ))
+        })
+        .collect();
+    for (name, example) in pages {
+        if let Some(schema) = components.schemas.get_mut(&name) {
+            schema.extensions.insert("example".to_owned(), example);
+        }
+    }
 }
 
 fn problem_response(status: u16, description: &str) -> Response {

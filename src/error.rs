@@ -268,6 +268,11 @@ fn problem(status: Status, req: &Request<'_>) -> ApiError {
         .take();
     match stashed {
         Some(error) if error.status() == status => error,
+        // Tally's own 422s are always stashed; an unstashed one is Rocket
+        // failing to parse a path parameter, which the contract calls a 400.
+        _ if status == Status::UnprocessableEntity => {
+            ApiError::BadRequest("a path parameter does not parse (ids are UUIDs)".to_owned())
+        }
         _ => ApiError::from_status(status),
     }
 }

@@ -90,41 +90,74 @@ pub fn check<T>(value: Value) -> Result<T, ApiError>
 where
     T: DeserializeOwned + JsonSchema + Validate + 'static,
 {
-    let mut errors: Vec<FieldError> = validator_for::<T>()
+    let compiled = compiled::<T>();
+    let mut errors: Vec<FieldError> = compiled
+        .validator
         .iter_errors(&value)
         .flat_map(|e| field_errors(&e))
         .collect();
-    let parsed = if errors.is_empty() {
-        serde_json::from_value::<T>(value)
-    } else {
-        // Constraint errors leave the shape intact, so the rules can still run.
-        serde_json::from_value::<T>(value.clone())
-    };
-    match parsed {
-        Ok(parsed) => {
-            if let Err(rules) = parsed.validate() {
-                for e in flatten(&rules, "") {
-                    if !errors.iter().any(|known| known.field == e.field) {
-                        errors.push(e);
+    if errors.is_empty() {
+        let parsed = parse::<T>(value).map_err(|e| unprocessable(vec![e]))?;
+        return match parsed.validate() {
+            Ok(()) => Ok(parsed),
+            Err(rules) => Err(unprocessable(flatten(&rules, ""))),
+        };
+    }
+    // The rules a schema cannot say (`custom`) still run on the fields that
+    // passed it: the invalid ones are swapped for the schema's example values,
+    // whose errors, if any, are not reported.
+    if let (Value::Object(fields), Some(Value::Object(example))) = (&value, &compiled.example) {
+        let mut candidate = example.clone();
+        for (name, v) in fields {
+            if !errors
+                .iter()
+                .any(|e| e.field == *name || e.field.starts_with(&format!("{name}.")))
+            {
+                candidate.insert(name.clone(), v.clone());
+            }
+        }
+        match parse::<T>(Value::Object(candidate)) {
+            Ok(parsed) => {
+                if let Err(rules) = parsed.validate() {
+                    for e in flatten(&rules, "") {
+                        if fields.contains_key(&e.field)
+                            && !errors.iter().any(|known| known.field == e.field)
+                        {
+                            errors.push(e);
+                        }
                     }
                 }
             }
-            if errors.is_empty() {
-                return Ok(parsed);
-            }
+            Err(e) if !errors.iter().any(|known| known.field == e.field) => errors.push(e),
+            Err(_) => {}
         }
-        Err(e) if errors.is_empty() => {
-            errors.push(FieldError::new("body", "type", e.to_string()));
-        }
-        Err(_) => {}
     }
+    Err(unprocessable(errors))
+}
+
+/// Deserialises, naming the field serde stopped at (for what the schema cannot check).
+fn parse<T: DeserializeOwned>(value: Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        FieldError::new(field, "type", e.into_inner().to_string())
+    })
+}
+
+fn unprocessable(mut errors: Vec<FieldError>) -> ApiError {
     errors.sort_by(|a, b| a.field.cmp(&b.field));
-    Err(ApiError::Unprocessable(errors))
+    ApiError::Unprocessable(errors)
+}
+
+struct Compiled {
+    validator: jsonschema::Validator,
+    /// The type's `#[schemars(example)]`: a valid body.
+    example: Option<Value>,
 }
 
 /// One compiled validator per body type, built on first use.
-fn validator_for<T: JsonSchema + 'static>() -> Arc<jsonschema::Validator> {
-    static CACHE: OnceLock<RwLock<HashMap<TypeId, Arc<jsonschema::Validator>>>> = OnceLock::new();
+fn compiled<T: JsonSchema + 'static>() -> Arc<Compiled> {
+    static CACHE: OnceLock<RwLock<HashMap<TypeId, Arc<Compiled>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = TypeId::of::<T>();
     if let Some(v) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
@@ -135,18 +168,23 @@ fn validator_for<T: JsonSchema + 'static>() -> Arc<jsonschema::Validator> {
     let schema = SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<T>();
+    let example = schema
+        .schema
+        .metadata
+        .as_ref()
+        .and_then(|m| m.examples.first().cloned());
     let schema = serde_json::to_value(schema).expect("schemars output is JSON");
-    let compiled = Arc::new(
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("schemars output is a valid JSON Schema"),
-    );
+    // Draft 2019-09 semantics for the formats (draft 7 has no `uuid`).
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft201909)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schemars output is a valid JSON Schema");
     cache
         .write()
         .unwrap_or_else(|e| e.into_inner())
         .entry(key)
-        .or_insert(compiled)
+        .or_insert_with(|| Arc::new(Compiled { validator, example }))
         .clone()
 }
 
@@ -224,6 +262,8 @@ fn type_name(kind: &jsonschema::error::TypeKind) -> String {
 fn flatten(errors: &ValidationErrors, parent: &str) -> Vec<FieldError> {
     let mut out = Vec::new();
     for (field, kind) in errors.errors() {
+        // Rules over the whole struct report under `__all__`.
+        let field = if *field == "__all__" { "body" } else { field };
         let path = join(parent, field);
         match kind {
             ValidationErrorsKind::Field(list) => {
@@ -255,6 +295,7 @@ mod tests {
 
     #[derive(Debug, Deserialize, JsonSchema, Validate)]
     #[serde(deny_unknown_fields)]
+    #[schemars(example = "sample_example")]
     struct Sample {
         #[validate(length(min = 1, max = 5))]
         name: String,
@@ -262,6 +303,10 @@ mod tests {
         amount: i64,
         #[validate(custom(function = "not_xxx"))]
         code: Option<String>,
+    }
+
+    fn sample_example() -> Value {
+        json!({"name": "a", "amount": 1})
     }
 
     fn not_xxx(code: &str) -> Result<(), validator::ValidationError> {
@@ -307,6 +352,14 @@ mod tests {
                 pair("code", "code"),
                 pair("name", "length")
             ]
+        );
+    }
+
+    #[test]
+    fn custom_rules_still_run_when_another_field_has_the_wrong_type() {
+        assert_eq!(
+            fields(json!({"name": 5, "amount": 1, "code": "XXX"})),
+            vec![pair("code", "code"), pair("name", "type")]
         );
     }
 

@@ -3,16 +3,24 @@
 //! [`rocket`] builds the one application that the server, the Lambda adapter,
 //! the tests and `tally openapi` all use.
 
+pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod docs;
 pub mod error;
 pub mod health;
+pub mod idempotency;
 pub mod json;
+pub mod money;
+pub mod movements;
+pub mod overview;
+pub mod page;
 pub mod profile;
 pub mod reply;
 pub mod telemetry;
+pub mod time;
+pub mod transfers;
 
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket, Route};
@@ -29,6 +37,10 @@ pub fn api() -> (Vec<(&'static str, Vec<Route>)>, OpenApi) {
         ("/", health::routes_and_spec()),
         ("/v1", auth::routes_and_spec()),
         ("/v1", profile::routes_and_spec()),
+        ("/v1", accounts::routes_and_spec()),
+        ("/v1", movements::routes_and_spec()),
+        ("/v1", transfers::routes_and_spec()),
+        ("/v1", overview::routes_and_spec()),
     ];
     let mut spec = OpenApi {
         openapi: "3.0.0".to_owned(),
@@ -76,6 +88,7 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
             &settings.token_key,
             settings.token_ttl,
         ))
+        .manage(page::Cursors::new(&settings.token_key.seed))
         .manage(docs::SpecJson(spec_json))
         .mount("/", docs::routes())
         .mount("/swagger-ui/", docs::swagger_ui())

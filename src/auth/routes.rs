@@ -63,7 +63,7 @@ pub async fn otp_create(
         store::discard_code(db, id).await?;
         return Err(ApiError::internal(e));
     }
-    Ok(Accepted(OtpSent {
+    Ok(Accepted::new(OtpSent {
         expires_in: CODE_TTL.num_seconds() as u64,
     }))
 }

@@ -3,6 +3,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::accounts::Account;
+
 /// The signed-in user.
 #[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
 #[schemars(example = "me_example")]
@@ -13,12 +15,24 @@ pub struct Me {
     pub email: String,
     /// When the user first signed in.
     pub created_at: DateTime<Utc>,
+    /// Every account of the user, newest first.
+    #[sqlx(skip)]
+    pub accounts: Vec<Account>,
 }
 
 fn me_example() -> serde_json::Value {
     serde_json::json!({
         "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
         "email": "ana@example.com",
-        "created_at": "2026-11-21T10:00:00Z"
+        "created_at": "2026-11-21T10:00:00Z",
+        "accounts": [{
+            "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
+            "name": "Everyday",
+            "kind": "checking",
+            "currency": "EUR",
+            "balance": 125000,
+            "created_at": "2026-11-21T10:00:00Z",
+            "updated_at": "2026-11-21T10:05:00Z"
+        }]
     })
 }

@@ -18,10 +18,11 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
 #[openapi(tag = "profile")]
 #[get("/me")]
 pub async fn me_view(user: AuthUser, db: &Db) -> ApiResult<Json<Me>> {
-    store::find(db, user.id)
+    let mut me = store::find(db, user.id)
         .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound("no such user"))
+        .ok_or(ApiError::NotFound("no such user"))?;
+    me.accounts = crate::accounts::store::all(db, user.id).await?;
+    Ok(Json(me))
 }
 
 /// # Delete the signed-in user

@@ -109,9 +109,21 @@ fn validation_rules_are_schema_constraints_with_examples() {
     assert_eq!(token["properties"]["email"]["format"], "email");
     assert_eq!(token["properties"]["email"]["maxLength"], 254);
     assert_eq!(token["additionalProperties"], false);
-    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
-        if name != "FieldError" {
-            assert!(schema.get("example").is_some(), "{name} has an example");
+    // Every request body and every success body shows an example.
+    for (method, path, op) in operations(&spec) {
+        let mut refs =
+            vec![op["requestBody"]["content"]["application/json"]["schema"]["$ref"].clone()];
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if status.starts_with('2') {
+                refs.push(response["content"]["application/json"]["schema"]["$ref"].clone());
+            }
+        }
+        for r in refs.iter().filter_map(|r| r.as_str()) {
+            let name = r.rsplit('/').next().unwrap();
+            assert!(
+                spec["components"]["schemas"][name].get("example").is_some(),
+                "{method} {path}: {name} has an example"
+            );
         }
     }
 }

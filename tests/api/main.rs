@@ -3,9 +3,14 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod cli;
+mod concurrency;
 mod docs;
 mod errors;
 mod health;
+mod movements;
+mod overview;
 mod profile;
+mod transfers;
