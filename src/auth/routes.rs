@@ -1,4 +1,4 @@
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use rand::Rng;
 use rocket::serde::json::Json;
 use rocket::{post, Route, State};
@@ -51,7 +51,7 @@ pub async fn otp_create(
     let id = Uuid::now_v7();
     let hash = tokens.hash_code(id, &code);
     if let Err(retry_after) =
-        store::create_code(db, &email, id, &hash, Utc::now(), CODE_TTL).await?
+        store::create_code(db, &email, id, &hash, crate::time::now(), CODE_TTL).await?
     {
         return Err(ApiError::TooManyRequests {
             detail: "too many sign-in codes for this address; try again later",
@@ -80,7 +80,7 @@ pub async fn token_create(
     tokens: &State<Tokens>,
 ) -> ApiResult<Json<AccessToken>> {
     let email = body.email.to_lowercase();
-    let now = Utc::now();
+    let now = crate::time::now();
     let code = store::latest_code(db, &email)
         .await?
         .ok_or_else(wrong_code)?;

@@ -15,6 +15,11 @@ api_test!(me_shows_the_signed_in_user, |app| {
         "{created}"
     );
     assert!(created.ends_with('Z'), "UTC: {created}");
+    let fraction = created.split('.').nth(1).unwrap_or("Z");
+    assert!(
+        fraction.len() <= 7,
+        "at most microseconds, as stored: {created}"
+    );
 });
 
 api_test!(
