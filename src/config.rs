@@ -147,10 +147,23 @@ impl Settings {
             None => Duration::from_secs(3600),
         };
 
-        let figment = figment.merge(Serialized::default(
+        let mut figment = figment.merge(Serialized::default(
             &format!("databases.{DB_NAME}.url"),
             &database_url,
         ));
+        if lambda {
+            // One event at a time per instance: two connections, opened on
+            // first use so a cold start does not wait for the database.
+            figment = figment
+                .join(Serialized::default(
+                    &format!("databases.{DB_NAME}.max_connections"),
+                    2,
+                ))
+                .merge(Serialized::default(
+                    &format!("databases.{DB_NAME}.lazy"),
+                    true,
+                ));
+        }
         Ok(Settings {
             figment,
             release,
@@ -159,7 +172,8 @@ impl Settings {
             mail_from,
             token_key,
             token_ttl,
-            auto_migrate: raw.auto_migrate.unwrap_or(true),
+            // On Lambda, migrating is a deliberate step (`tally migrate`), not every cold start's.
+            auto_migrate: raw.auto_migrate.unwrap_or(!lambda),
             lambda,
         })
     }

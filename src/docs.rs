@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 
 use rocket::http::ContentType;
-use rocket::{get, routes, Route, State};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::Redirect;
+use rocket::{get, routes, Either, Route, State};
 use rocket_okapi::okapi::openapi3::{
     Components, Header, Info, MediaType, OpenApi, Operation, ParameterValue, RefOr, Response,
-    Responses, SecurityScheme, SecuritySchemeData, Tag,
+    Responses, SecurityScheme, SecuritySchemeData, Server, Tag,
 };
 use rocket_okapi::okapi::{map, Map};
 use rocket_okapi::rapidoc::{make_rapidoc, GeneralConfig, HideShowConfig, RapiDocConfig};
@@ -20,8 +22,46 @@ use crate::error::Problem;
 
 pub const BEARER: &str = "bearerAuth";
 
-/// The served document, rendered once at build time.
-pub struct SpecJson(pub String);
+/// The path prefix Tally is mounted under, set by the Lambda adapter for an
+/// API Gateway stage (or by a reverse proxy): the served spec names it in
+/// `servers`, so Try-it-out calls the right URL.
+pub const PREFIX_HEADER: &str = "X-Forwarded-Prefix";
+
+/// The served document: rendered once at build time, and again per request
+/// only when a path prefix must go into `servers`.
+pub struct Spec {
+    pub json: String,
+    pub document: OpenApi,
+}
+
+/// The sanitised `X-Forwarded-Prefix` of the request, if any.
+pub struct Prefix(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Prefix {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let prefix = req
+            .headers()
+            .get_one(PREFIX_HEADER)
+            .map(|p| p.trim_end_matches('/'))
+            .filter(|p| is_path_prefix(p))
+            .map(str::to_owned);
+        Outcome::Success(Prefix(prefix))
+    }
+}
+
+/// `/seg/seg…` of URL-safe characters, nothing a URL could be smuggled in.
+fn is_path_prefix(p: &str) -> bool {
+    p.len() <= 200
+        && p.starts_with('/')
+        && p[1..].split('/').all(|seg| {
+            !seg.bytes().all(|b| b == b'.')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        })
+}
 
 /// Adds a reference to the shared problem response for `status`.
 fn add_problem_response(responses: &mut Responses, status: u16) {
@@ -331,37 +371,93 @@ pub fn bearer_scheme() -> SecurityScheme {
 
 /// The OpenAPI document.
 #[get("/openapi.json")]
-fn openapi_json(spec: &State<SpecJson>) -> (ContentType, &str) {
-    (ContentType::JSON, &spec.0)
+fn openapi_json(spec: &State<Spec>, prefix: Prefix) -> (ContentType, Either<&str, String>) {
+    match prefix.0 {
+        None => (ContentType::JSON, Either::Left(&spec.json)),
+        Some(prefix) => {
+            let mut document = spec.document.clone();
+            document.servers = vec![Server {
+                url: prefix,
+                description: Some("This deployment (API Gateway stage)".to_owned()),
+                ..Default::default()
+            }];
+            let json =
+                serde_json::to_string_pretty(&document).unwrap_or_else(|_| spec.json.clone());
+            (ContentType::JSON, Either::Right(json))
+        }
+    }
 }
 
 pub fn routes() -> Vec<Route> {
     routes![openapi_json]
 }
 
+/// The docs' front door. rocket_okapi's own redirect is absolute
+/// (`/swagger-ui/index.html`), which drops an API Gateway stage; a relative
+/// one stays below whatever prefix the page was reached under.
+#[get("/")]
+fn docs_index() -> Redirect {
+    Redirect::to("index.html")
+}
+
+fn with_relative_index(routes: Vec<Route>) -> Vec<Route> {
+    let mut routes: Vec<Route> = routes.into_iter().filter(|r| r.uri.path() != "/").collect();
+    routes.extend(routes![docs_index]);
+    routes
+}
+
 /// Swagger UI and RapiDoc load the spec by a relative URL, so they also work
 /// below a path prefix such as an API Gateway stage.
 pub fn swagger_ui() -> Vec<Route> {
-    make_swagger_ui(&SwaggerUIConfig {
-        url: "../openapi.json".to_owned(),
-        ..Default::default()
-    })
-    .into()
+    with_relative_index(
+        make_swagger_ui(&SwaggerUIConfig {
+            url: "../openapi.json".to_owned(),
+            ..Default::default()
+        })
+        .into(),
+    )
 }
 
 pub fn rapidoc() -> Vec<Route> {
-    make_rapidoc(&RapiDocConfig {
-        title: Some("Tally API".to_owned()),
-        general: GeneralConfig {
-            spec_urls: vec![UrlObject::new("Tally", "../openapi.json")],
+    with_relative_index(
+        make_rapidoc(&RapiDocConfig {
+            title: Some("Tally API".to_owned()),
+            general: GeneralConfig {
+                spec_urls: vec![UrlObject::new("Tally", "../openapi.json")],
+                ..Default::default()
+            },
+            hide_show: HideShowConfig {
+                allow_spec_url_load: false,
+                allow_spec_file_load: false,
+                ..Default::default()
+            },
             ..Default::default()
-        },
-        hide_show: HideShowConfig {
-            allow_spec_url_load: false,
-            allow_spec_file_load: false,
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .into()
+        })
+        .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_path_prefix;
+
+    #[test]
+    fn only_plain_path_prefixes_reach_the_spec() {
+        assert!(is_path_prefix("/Prod"));
+        assert!(is_path_prefix("/api/v1.2_x~y"));
+        for bad in [
+            "",
+            "/",
+            "Prod",
+            "//x",
+            "/a b",
+            "/x?y",
+            "/x#y",
+            "/http://evil",
+            "/x/../y",
+            "/y%2F",
+        ] {
+            assert!(!is_path_prefix(bad), "{bad}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod idempotency;
 pub mod json;
+pub mod lambda;
 pub mod money;
 pub mod movements;
 pub mod overview;
@@ -68,8 +69,8 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
             "TALLY_TOKEN_KEY is not set: signing tokens with a random key for this run only"
         );
     }
-    let (mounts, spec) = api();
-    let spec_json = serde_json::to_string_pretty(&spec).expect("the spec serialises");
+    let (mounts, document) = api();
+    let json = serde_json::to_string_pretty(&document).expect("the spec serialises");
     let mailer_settings = settings.clone();
 
     let mut rocket = rocket::custom(settings.figment.clone())
@@ -89,7 +90,7 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
             settings.token_ttl,
         ))
         .manage(page::Cursors::new(&settings.token_key.seed))
-        .manage(docs::SpecJson(spec_json))
+        .manage(docs::Spec { json, document })
         .mount("/", docs::routes())
         .mount("/swagger-ui/", docs::swagger_ui())
         .mount("/rapidoc/", docs::rapidoc())

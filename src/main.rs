@@ -39,7 +39,30 @@ fn main() -> ExitCode {
     tally::telemetry::init_logging(settings.release);
     match command {
         Command::Migrate => rocket::execute(migrate(settings)),
+        _ if settings.lambda => serve_lambda(settings),
         _ => rocket::execute(serve(settings)),
+    }
+}
+
+/// lambda_http's future is not `Send`, so it runs on a plain current-thread
+/// runtime rather than under `rocket::execute`.
+fn serve_lambda(settings: Settings) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tally: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(tally::lambda::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tally: lambda: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

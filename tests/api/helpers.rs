@@ -54,6 +54,15 @@ pub struct TestApp {
 /// Runs a test on a fresh app of `backend`, and removes its database afterwards,
 /// whether the test passed or not.
 pub async fn run(backend: Backend, test: impl AsyncFnOnce(&TestApp)) {
+    run_custom(backend, |rocket| rocket, test).await
+}
+
+/// `run`, with extra routes or state added to the app before it ignites.
+pub async fn run_custom(
+    backend: Backend,
+    customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    test: impl AsyncFnOnce(&TestApp),
+) {
     let admin_url = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
@@ -75,7 +84,7 @@ pub async fn run(backend: Backend, test: impl AsyncFnOnce(&TestApp)) {
             (url.to_string(), Some(name))
         }
     };
-    let app = TestApp::spawn(database_url, dir).await;
+    let app = TestApp::spawn(database_url, dir, customize).await;
     let outcome = AssertUnwindSafe(test(&app)).catch_unwind().await;
     drop(app);
     if let (Some(admin), Some(name)) = (&admin_url, &pg_name) {
@@ -99,7 +108,11 @@ async fn pg_admin(admin_url: &str, sql: &str) {
 }
 
 impl TestApp {
-    async fn spawn(database_url: String, dir: tempfile::TempDir) -> TestApp {
+    async fn spawn(
+        database_url: String,
+        dir: tempfile::TempDir,
+        customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    ) -> TestApp {
         let inbox = Inbox::start();
         let mut token_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut token_key);
@@ -109,7 +122,7 @@ impl TestApp {
             .merge(("token_key", hex::encode(token_key)))
             .merge(("smtp_url", format!("smtp://127.0.0.1:{}", inbox.port)));
         let settings = Settings::from_figment(figment).expect("test settings are valid");
-        let client = Client::untracked(tally::rocket(settings))
+        let client = Client::untracked(customize(tally::rocket(settings)))
             .await
             .expect("the app ignites");
         TestApp {
@@ -343,8 +356,8 @@ impl Mail {
 
 /// A real SMTP server (mailin) listening on a loopback port of its own.
 #[derive(Clone)]
-struct Inbox {
-    port: u16,
+pub struct Inbox {
+    pub port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
     refuse: Arc<AtomicBool>,
 }
@@ -394,7 +407,7 @@ impl mailin_embedded::Handler for SmtpHandler {
 }
 
 impl Inbox {
-    fn start() -> Inbox {
+    pub fn start() -> Inbox {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
@@ -434,7 +447,7 @@ impl Inbox {
         self.mails_to(email).len()
     }
 
-    async fn code_after(&self, email: &str, before: usize) -> String {
+    pub async fn code_after(&self, email: &str, before: usize) -> String {
         for _ in 0..100 {
             if let Some(mail) = self.mails_to(email).get(before) {
                 return mail.code().expect("the mail carries a 6-digit code");

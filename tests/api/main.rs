@@ -10,6 +10,7 @@ mod concurrency;
 mod docs;
 mod errors;
 mod health;
+mod lambda;
 mod movements;
 mod overview;
 mod profile;

@@ -1,0 +1,535 @@
+//! The Lambda adapter: real-shaped events of every source, through lambda_http
+//! and the same Rocket instance, and the tally binary under a Lambda Runtime API.
+
+use std::convert::Infallible;
+
+use base64::Engine;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{service_fn, Adapter, Context, LambdaEvent, Service};
+use rocket::http::CookieJar;
+use rocket::response::{self, Responder, Response};
+use rocket::{Build, Request, Rocket};
+use serde_json::{json, Value};
+use tally::lambda::KeepMultiValueHeaders;
+
+use crate::helpers::{run_custom, Backend, TestApp};
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/lambda/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Sends an event through lambda_http's own adapter (as the runtime does) and
+/// returns the response event it would hand back to AWS.
+async fn invoke(app: &TestApp, event: Value) -> Value {
+    let event: LambdaRequest = serde_json::from_value(event).expect("a Lambda HTTP event");
+    let client = &app.client;
+    let mut adapter = KeepMultiValueHeaders(Adapter::from(service_fn(|req| async move {
+        Ok::<_, Infallible>(tally::lambda::dispatch(client, req).await)
+    })));
+    let response = adapter
+        .call(LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("the adapter answers");
+    serde_json::to_value(response).unwrap()
+}
+
+fn body_json(response: &Value) -> Value {
+    let body = response["body"].as_str().unwrap_or_default();
+    let text = if response["isBase64Encoded"] == true {
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap(),
+        )
+        .unwrap()
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// What Rocket saw of a request, and two cookies set on the way out.
+#[rocket::route(GET, uri = "/echo/<_..>", data = "<body>")]
+async fn echo_get(req: Echo, body: Vec<u8>) -> Value {
+    req.with_body(body)
+}
+#[rocket::route(POST, uri = "/echo/<_..>", data = "<body>")]
+async fn echo_post(req: Echo, body: Vec<u8>) -> Value {
+    req.with_body(body)
+}
+#[rocket::route(PUT, uri = "/echo/<_..>", data = "<body>")]
+async fn echo_put(req: Echo, body: Vec<u8>) -> Value {
+    req.with_body(body)
+}
+#[rocket::route(DELETE, uri = "/echo/<_..>", data = "<body>")]
+async fn echo_delete(req: Echo, body: Vec<u8>) -> Value {
+    req.with_body(body)
+}
+
+struct Echo(Value);
+
+impl Echo {
+    fn with_body(mut self, body: Vec<u8>) -> Value {
+        self.0["body_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+        self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Echo {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        let cookies: &CookieJar<'_> = req.cookies();
+        cookies.add(rocket::http::Cookie::new("first", "1"));
+        cookies.add(rocket::http::Cookie::new("second", "2"));
+        let all = |name: &str| {
+            req.headers()
+                .get(name)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        rocket::request::Outcome::Success(Echo(json!({
+            "method": req.method().as_str(),
+            "path": req.uri().path().as_str(),
+            "query": req.uri().query().map(|q| q.as_str().to_owned()),
+            "x_tag": all("x-tag"),
+            "cookie": all("cookie"),
+            "content_type": all("content-type"),
+            "prefix": all("x-forwarded-prefix"),
+            "remote": req.remote().map(|r| r.ip().to_string()),
+        })))
+    }
+}
+
+/// Bytes with no Content-Type at all.
+struct RawBytes;
+
+impl<'r> Responder<'r, 'static> for RawBytes {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let bytes = vec![0u8, 159, 146, 150, 255];
+        Response::build()
+            .sized_body(bytes.len(), std::io::Cursor::new(bytes))
+            .ok()
+    }
+}
+
+#[rocket::get("/binary")]
+fn binary() -> RawBytes {
+    RawBytes
+}
+
+fn with_echo(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket.mount(
+        "/",
+        rocket::routes![echo_get, echo_post, echo_put, echo_delete, binary],
+    )
+}
+
+/// Query pairs, in order within a key (v1 and ALB events carry the query as a map).
+fn query_pairs(echo: &Value) -> Vec<(String, String)> {
+    let query = echo["query"].as_str().unwrap_or_default();
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
+}
+
+fn expected_query() -> Vec<(String, String)> {
+    [("q", "a b&c"), ("tag", "a"), ("tag", "b")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn set_cookies(response: &Value) -> Vec<String> {
+    let from = |v: &Value| {
+        v.as_array().map(|a| {
+            a.iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+    };
+    from(&response["cookies"])
+        .or_else(|| from(&response["multiValueHeaders"]["set-cookie"]))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn rest_v1_with_a_stage_keeps_method_path_query_headers_body_and_caller() {
+    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+        let response = invoke(app, fixture("rest_v1_prod")).await;
+        assert_eq!(response["statusCode"], 200, "{response}");
+        let echo = body_json(&response);
+        assert_eq!(echo["method"], "POST");
+        assert_eq!(
+            echo["path"], "/echo/items",
+            "the stage is not part of Rocket's path"
+        );
+        assert_eq!(query_pairs(&echo), expected_query());
+        assert_eq!(echo["x_tag"], json!(["a", "b"]), "multi-value headers");
+        assert_eq!(echo["remote"], "203.0.113.7");
+        assert_eq!(
+            echo["prefix"],
+            json!(["/Prod"]),
+            "the client's own X-Forwarded-Prefix is replaced"
+        );
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(echo["body_base64"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(body, br#"{"hello": "rest"}"#);
+        assert_eq!(response["isBase64Encoded"], false);
+        assert_eq!(
+            response["multiValueHeaders"]["content-type"],
+            json!(["application/json"])
+        );
+        assert_eq!(
+            set_cookies(&response).len(),
+            2,
+            "both Set-Cookie headers: {response}"
+        );
+        assert!(response["multiValueHeaders"]["x-request-id"].is_array());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn http_v2_default_stage_keeps_a_binary_body_and_cookies() {
+    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+        let response = invoke(app, fixture("http_v2_default")).await;
+        assert_eq!(response["statusCode"], 200, "{response}");
+        let echo = body_json(&response);
+        assert_eq!(echo["method"], "PUT");
+        assert_eq!(echo["path"], "/echo/items");
+        assert_eq!(
+            echo["query"], "tag=a&tag=b&q=a%20b%26c",
+            "the raw query, untouched"
+        );
+        assert_eq!(echo["body_base64"], "AAH+/w==", "binary body bytes intact");
+        assert_eq!(echo["cookie"], json!(["session=abc; theme=dark"]));
+        assert_eq!(echo["prefix"], json!([]), "no stage prefix on $default");
+        assert_eq!(echo["remote"], "198.51.100.23");
+        let mut cookies = set_cookies(&response);
+        cookies.sort();
+        assert_eq!(cookies.len(), 2, "{response}");
+        assert!(
+            cookies[0].starts_with("first=1") && cookies[1].starts_with("second=2"),
+            "{cookies:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn alb_and_function_url_events_reach_rocket_intact() {
+    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+        let alb = invoke(app, fixture("alb")).await;
+        assert_eq!(alb["statusCode"], 200, "{alb}");
+        assert_eq!(alb["statusDescription"], "200 OK");
+        let echo = body_json(&alb);
+        assert_eq!(
+            (echo["method"].as_str(), echo["path"].as_str()),
+            (Some("POST"), Some("/echo/items"))
+        );
+        assert_eq!(
+            query_pairs(&echo),
+            expected_query(),
+            "ALB's encoded query is decoded once"
+        );
+        assert_eq!(echo["x_tag"], json!(["a", "b"]));
+        assert_eq!(echo["remote"], "192.0.2.44", "from X-Forwarded-For");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(echo["body_base64"].as_str().unwrap())
+                .unwrap(),
+            b"plain text body"
+        );
+        assert_eq!(set_cookies(&alb).len(), 2, "{alb}");
+
+        let url = invoke(app, fixture("function_url")).await;
+        assert_eq!(url["statusCode"], 200, "{url}");
+        let echo = body_json(&url);
+        assert_eq!(
+            (echo["method"].as_str(), echo["path"].as_str()),
+            (Some("DELETE"), Some("/echo/items"))
+        );
+        assert_eq!(query_pairs(&echo), expected_query());
+        assert_eq!(echo["remote"], "203.0.113.99");
+        assert_eq!(echo["prefix"], json!([]));
+        assert_eq!(set_cookies(&url).len(), 2, "{url}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_binary_response_without_content_type_is_base64_encoded() {
+    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+        let mut event = fixture("http_v2_default");
+        event["rawPath"] = json!("/binary");
+        event["rawQueryString"] = json!("");
+        event["requestContext"]["http"]["method"] = json!("GET");
+        event["body"] = Value::Null;
+        let response = invoke(app, event).await;
+        assert_eq!(response["statusCode"], 200, "{response}");
+        assert_eq!(response["isBase64Encoded"], true);
+        assert_eq!(
+            response["headers"]["content-type"],
+            "application/octet-stream"
+        );
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(response["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(bytes, vec![0u8, 159, 146, 150, 255]);
+    })
+    .await;
+}
+
+fn openapi_event_rest_v1() -> Value {
+    let mut event = fixture("rest_v1_prod");
+    event["path"] = json!("/openapi.json");
+    event["httpMethod"] = json!("GET");
+    event["requestContext"]["path"] = json!("/Prod/openapi.json");
+    event["requestContext"]["httpMethod"] = json!("GET");
+    event["multiValueQueryStringParameters"] = Value::Null;
+    event["queryStringParameters"] = Value::Null;
+    event["body"] = Value::Null;
+    event
+}
+
+#[tokio::test]
+async fn behind_a_stage_the_spec_names_it_and_the_docs_load_it_relatively() {
+    run_custom(
+        Backend::Sqlite,
+        |r| r,
+        async |app: &TestApp| {
+            let rest = invoke(app, openapi_event_rest_v1()).await;
+            assert_eq!(rest["statusCode"], 200, "{rest}");
+            let spec = body_json(&rest);
+            assert_eq!(spec["servers"][0]["url"], "/Prod");
+            assert!(spec["paths"]["/v1/me"].is_object());
+
+            let named = invoke(app, fixture("http_v2_named_stage")).await;
+            assert_eq!(named["statusCode"], 200, "{named}");
+            assert_eq!(body_json(&named)["servers"][0]["url"], "/live");
+
+            let mut custom_domain = openapi_event_rest_v1();
+            custom_domain["requestContext"]["path"] = json!("/openapi.json");
+            let spec = body_json(&invoke(app, custom_domain).await);
+            assert!(
+                spec.get("servers").is_none(),
+                "behind a custom domain the stage is not in the URL"
+            );
+
+            let get = |path: &str| {
+                let mut event = openapi_event_rest_v1();
+                event["path"] = json!(path);
+                event["requestContext"]["path"] = json!(format!("/Prod{path}"));
+                invoke(app, event)
+            };
+            let config = body_json(&get("/swagger-ui/swagger-ui-config.json").await);
+            assert_eq!(
+                config["url"], "../openapi.json",
+                "/Prod/swagger-ui/ loads /Prod/openapi.json"
+            );
+            let redirect = get("/swagger-ui/").await;
+            assert_eq!(
+                redirect["statusCode"]
+                    .as_u64()
+                    .map(|s| (300..400).contains(&s)),
+                Some(true),
+                "{redirect}"
+            );
+            let location = redirect["multiValueHeaders"]["location"][0]
+                .as_str()
+                .unwrap();
+            assert!(
+                !location.starts_with('/'),
+                "a relative redirect stays under the stage: {location}"
+            );
+            let rapidoc = get("/rapidoc/index.html").await;
+            assert!(rapidoc["body"]
+                .as_str()
+                .unwrap()
+                .contains("../openapi.json"));
+            let me = get("/v1/me").await;
+            assert_eq!(
+                me["statusCode"], 401,
+                "API routes match under the stage too"
+            );
+        },
+    )
+    .await;
+}
+
+/// A Lambda Runtime API on loopback: hands out events, collects responses.
+mod runtime_api {
+    use rocket::http::Header;
+    use rocket::tokio::sync::{mpsc, Mutex};
+    use rocket::{get, post, routes, State};
+
+    pub struct Queue {
+        pub events: Mutex<mpsc::Receiver<String>>,
+        pub responses: mpsc::Sender<String>,
+    }
+
+    #[derive(rocket::Responder)]
+    pub struct Next {
+        body: String,
+        request_id: Header<'static>,
+        deadline: Header<'static>,
+        arn: Header<'static>,
+        trace: Header<'static>,
+    }
+
+    #[get("/2018-06-01/runtime/invocation/next")]
+    async fn next(queue: &State<Queue>) -> Option<Next> {
+        let body = queue.events.lock().await.recv().await?;
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            + 30_000;
+        Some(Next {
+            body,
+            request_id: Header::new(
+                "Lambda-Runtime-Aws-Request-Id",
+                uuid::Uuid::now_v7().to_string(),
+            ),
+            deadline: Header::new("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
+            arn: Header::new(
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:eu-west-1:123456789012:function:tally",
+            ),
+            trace: Header::new(
+                "Lambda-Runtime-Trace-Id",
+                "Root=1-6745a3c1-0123456789abcdef01234567",
+            ),
+        })
+    }
+
+    #[post("/2018-06-01/runtime/invocation/<_id>/response", data = "<body>")]
+    async fn response(_id: &str, body: String, queue: &State<Queue>) -> &'static str {
+        let _ = queue.responses.send(body).await;
+        "{}"
+    }
+
+    #[post("/2018-06-01/runtime/invocation/<_id>/error", data = "<body>")]
+    async fn error(_id: &str, body: String, queue: &State<Queue>) -> &'static str {
+        let _ = queue
+            .responses
+            .send(format!("{{\"runtime_error\": {body}}}"))
+            .await;
+        "{}"
+    }
+
+    pub fn routes() -> Vec<rocket::Route> {
+        routes![next, response, error]
+    }
+}
+
+#[tokio::test]
+async fn the_tally_binary_serves_lambda_events_through_the_runtime_api() {
+    use rocket::tokio::sync::{mpsc, Mutex};
+
+    let inbox = crate::helpers::Inbox::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (event_tx, event_rx) = mpsc::channel::<String>(4);
+    let (response_tx, mut response_rx) = mpsc::channel::<String>(4);
+    let config = rocket::Config {
+        port,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::debug_default()
+    };
+    let harness = rocket::custom(config)
+        .manage(runtime_api::Queue {
+            events: Mutex::new(event_rx),
+            responses: response_tx,
+        })
+        .mount("/", runtime_api::routes());
+    let harness = harness.ignite().await.unwrap();
+    let shutdown = harness.shutdown();
+    tokio::spawn(harness.launch());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "tally")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/21/[$LATEST]0123456789abcdef",
+        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/tally")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/lambda.db", dir.path().display()),
+        )
+        .env("TALLY_AUTO_MIGRATE", "true")
+        .env("TALLY_TOKEN_KEY", "ab".repeat(32))
+        .env("TALLY_SMTP_URL", format!("smtp://127.0.0.1:{}", inbox.port))
+        .env_remove("ROCKET_PROFILE")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let mut call =
+        async |method: &str, path: &str, body: Option<Value>, token: Option<&str>| -> Value {
+            let mut event = fixture("http_v2_default");
+            event["rawPath"] = json!(path);
+            event["rawQueryString"] = json!("");
+            event["requestContext"]["http"]["method"] = json!(method);
+            event["requestContext"]["http"]["path"] = json!(path);
+            event["cookies"] = Value::Null;
+            event["headers"]["content-type"] = json!("application/json");
+            event["isBase64Encoded"] = json!(false);
+            event["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
+            if let Some(token) = token {
+                event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+            }
+            event_tx.send(event.to_string()).await.unwrap();
+            let answer =
+                tokio::time::timeout(std::time::Duration::from_secs(60), response_rx.recv())
+                    .await
+                    .expect("the function answers within a minute")
+                    .unwrap();
+            serde_json::from_str(&answer).unwrap()
+        };
+
+    let otp = call(
+        "POST",
+        "/v1/auth/otp",
+        Some(json!({"email": "lambda@example.com"})),
+        None,
+    )
+    .await;
+    assert_eq!(otp["statusCode"], 202, "{otp}");
+    let code = inbox.code_after("lambda@example.com", 0).await;
+    let token = call(
+        "POST",
+        "/v1/auth/token",
+        Some(json!({"email": "lambda@example.com", "code": code})),
+        None,
+    )
+    .await;
+    assert_eq!(token["statusCode"], 200, "{token}");
+    let token = body_json(&token)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = call("GET", "/v1/me", None, Some(&token)).await;
+    assert_eq!(me["statusCode"], 200, "{me}");
+    assert_eq!(body_json(&me)["email"], "lambda@example.com");
+
+    child.kill().await.unwrap();
+    shutdown.notify();
+}
