@@ -431,105 +431,176 @@ mod runtime_api {
     }
 }
 
+/// The tally binary in Lambda mode, under a Runtime API on loopback.
+struct Function {
+    events: rocket::tokio::sync::mpsc::Sender<String>,
+    responses: rocket::tokio::sync::mpsc::Receiver<String>,
+    child: tokio::process::Child,
+    shutdown: rocket::Shutdown,
+    _dir: tempfile::TempDir,
+}
+
+impl Function {
+    async fn start(env: &[(&str, String)]) -> Function {
+        use rocket::tokio::sync::{mpsc, Mutex};
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (event_tx, event_rx) = mpsc::channel::<String>(4);
+        let (response_tx, response_rx) = mpsc::channel::<String>(4);
+        let config = rocket::Config {
+            port,
+            address: std::net::Ipv4Addr::LOCALHOST.into(),
+            log_level: rocket::config::LogLevel::Off,
+            // Responses carry whole documents (the spec is tens of KiB).
+            limits: rocket::data::Limits::default()
+                .limit("string", rocket::data::ToByteUnit::mebibytes(8)),
+            ..rocket::Config::debug_default()
+        };
+        let harness = rocket::custom(config)
+            .manage(runtime_api::Queue {
+                events: Mutex::new(event_rx),
+                responses: response_tx,
+            })
+            .mount("/", runtime_api::routes())
+            .ignite()
+            .await
+            .unwrap();
+        let shutdown = harness.shutdown();
+        tokio::spawn(harness.launch());
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "tally")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/21/[$LATEST]0123456789abcdef",
+            )
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/tally")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/lambda.db", dir.path().display()),
+            )
+            .env("TALLY_TOKEN_KEY", "ab".repeat(32))
+            .env_remove("ROCKET_PROFILE")
+            .env_remove("TALLY_AUTO_MIGRATE")
+            .env_remove("TALLY_SMTP_URL")
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Function {
+            events: event_tx,
+            responses: response_rx,
+            child: command.spawn().unwrap(),
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    /// Sends one HTTP API v2 event and returns the function's answer.
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Value {
+        let mut event = fixture("http_v2_default");
+        event["rawPath"] = json!(path);
+        event["rawQueryString"] = json!("");
+        event["requestContext"]["http"]["method"] = json!(method);
+        event["requestContext"]["http"]["path"] = json!(path);
+        event["cookies"] = Value::Null;
+        event["headers"]["content-type"] = json!("application/json");
+        event["isBase64Encoded"] = json!(false);
+        event["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
+        if let Some(token) = token {
+            event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+        }
+        self.events.send(event.to_string()).await.unwrap();
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(60), self.responses.recv())
+                .await
+                .expect("the function answers within a minute")
+                .unwrap();
+        serde_json::from_str(&answer).unwrap()
+    }
+
+    async fn stop(mut self) {
+        self.child.kill().await.unwrap();
+        self.shutdown.notify();
+    }
+}
+
 #[tokio::test]
 async fn the_tally_binary_serves_lambda_events_through_the_runtime_api() {
-    use rocket::tokio::sync::{mpsc, Mutex};
-
     let inbox = crate::helpers::Inbox::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (event_tx, event_rx) = mpsc::channel::<String>(4);
-    let (response_tx, mut response_rx) = mpsc::channel::<String>(4);
-    let config = rocket::Config {
-        port,
-        address: std::net::Ipv4Addr::LOCALHOST.into(),
-        log_level: rocket::config::LogLevel::Off,
-        ..rocket::Config::debug_default()
-    };
-    let harness = rocket::custom(config)
-        .manage(runtime_api::Queue {
-            events: Mutex::new(event_rx),
-            responses: response_tx,
-        })
-        .mount("/", runtime_api::routes());
-    let harness = harness.ignite().await.unwrap();
-    let shutdown = harness.shutdown();
-    tokio::spawn(harness.launch());
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"))
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "tally")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env(
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2026/11/21/[$LATEST]0123456789abcdef",
-        )
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/tally")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/lambda.db", dir.path().display()),
-        )
-        .env("TALLY_AUTO_MIGRATE", "true")
-        .env("TALLY_TOKEN_KEY", "ab".repeat(32))
-        .env("TALLY_SMTP_URL", format!("smtp://127.0.0.1:{}", inbox.port))
-        .env_remove("ROCKET_PROFILE")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-
-    let mut call =
-        async |method: &str, path: &str, body: Option<Value>, token: Option<&str>| -> Value {
-            let mut event = fixture("http_v2_default");
-            event["rawPath"] = json!(path);
-            event["rawQueryString"] = json!("");
-            event["requestContext"]["http"]["method"] = json!(method);
-            event["requestContext"]["http"]["path"] = json!(path);
-            event["cookies"] = Value::Null;
-            event["headers"]["content-type"] = json!("application/json");
-            event["isBase64Encoded"] = json!(false);
-            event["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
-            if let Some(token) = token {
-                event["headers"]["authorization"] = json!(format!("Bearer {token}"));
-            }
-            event_tx.send(event.to_string()).await.unwrap();
-            let answer =
-                tokio::time::timeout(std::time::Duration::from_secs(60), response_rx.recv())
-                    .await
-                    .expect("the function answers within a minute")
-                    .unwrap();
-            serde_json::from_str(&answer).unwrap()
-        };
-
-    let otp = call(
-        "POST",
-        "/v1/auth/otp",
-        Some(json!({"email": "lambda@example.com"})),
-        None,
-    )
+    let mut function = Function::start(&[
+        ("TALLY_AUTO_MIGRATE", "true".to_owned()),
+        ("TALLY_SMTP_URL", format!("smtp://127.0.0.1:{}", inbox.port)),
+    ])
     .await;
+    let otp = function
+        .call(
+            "POST",
+            "/v1/auth/otp",
+            Some(json!({"email": "lambda@example.com"})),
+            None,
+        )
+        .await;
     assert_eq!(otp["statusCode"], 202, "{otp}");
     let code = inbox.code_after("lambda@example.com", 0).await;
-    let token = call(
-        "POST",
-        "/v1/auth/token",
-        Some(json!({"email": "lambda@example.com", "code": code})),
-        None,
-    )
-    .await;
+    let token = function
+        .call(
+            "POST",
+            "/v1/auth/token",
+            Some(json!({"email": "lambda@example.com", "code": code})),
+            None,
+        )
+        .await;
     assert_eq!(token["statusCode"], 200, "{token}");
     let token = body_json(&token)["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let me = call("GET", "/v1/me", None, Some(&token)).await;
+    let me = function.call("GET", "/v1/me", None, Some(&token)).await;
     assert_eq!(me["statusCode"], 200, "{me}");
     assert_eq!(body_json(&me)["email"], "lambda@example.com");
+    function.stop().await;
+}
 
-    child.kill().await.unwrap();
-    shutdown.notify();
+#[tokio::test]
+async fn in_lambda_mode_the_pool_connects_lazily_and_migrations_wait_to_be_asked() {
+    // The database does not answer: a cold start must not wait for it.
+    let mut function = Function::start(&[(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:1/none".to_owned(),
+    )])
+    .await;
+    let spec = function.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(spec["statusCode"], 200, "{spec}");
+    let health = function.call("GET", "/health", None, None).await;
+    assert_eq!(health["statusCode"], 503, "{health}");
+    function.stop().await;
+
+    // Without TALLY_AUTO_MIGRATE=true, Lambda mode leaves the schema alone.
+    let mut function = Function::start(&[]).await;
+    let otp = function
+        .call(
+            "POST",
+            "/v1/auth/otp",
+            Some(json!({"email": "x@example.com"})),
+            None,
+        )
+        .await;
+    assert_eq!(otp["statusCode"], 500, "no tables yet: {otp}");
+    function.stop().await;
 }
