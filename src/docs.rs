@@ -88,6 +88,46 @@ pub fn add_errors(spec: &mut OpenApi, operation_id: &str, statuses: &[u16]) {
     }
 }
 
+/// Documents response headers of one operation's success status.
+pub fn add_headers(spec: &mut OpenApi, operation_id: &str, status: u16, headers: &[(&str, &str)]) {
+    let op = operations_mut(spec)
+        .find(|(_, op)| op.operation_id.as_deref() == Some(operation_id))
+        .map(|(_, op)| op)
+        .unwrap_or_else(|| panic!("no operation {operation_id} to add headers to"));
+    if let Some(RefOr::Object(response)) = op.responses.responses.get_mut(&status.to_string()) {
+        for (name, description) in headers {
+            response.headers.insert(
+                (*name).to_owned(),
+                header(description, InstanceType::String, false),
+            );
+        }
+    }
+}
+
+fn header(description: &str, kind: InstanceType, required: bool) -> RefOr<Header> {
+    RefOr::Object(Header {
+        description: Some(description.to_owned()),
+        required,
+        value: ParameterValue::Schema {
+            style: None,
+            explode: None,
+            allow_reserved: false,
+            schema: SchemaObject {
+                instance_type: Some(SingleOrVec::Single(Box::new(kind))),
+                ..Default::default()
+            },
+            example: None,
+            examples: None,
+        },
+        deprecated: false,
+        allow_empty_value: false,
+        extensions: Map::new(),
+    })
+}
+
+const REQUEST_ID: &str =
+    "The request's id: the client's own when it sent a sane one, else a new UUID v7.";
+
 fn operations_mut(spec: &mut OpenApi) -> impl Iterator<Item = (&String, &mut Operation)> {
     spec.paths.iter_mut().flat_map(|(path, item)| {
         [
@@ -219,6 +259,22 @@ pub fn finish(spec: &mut OpenApi) {
         for status in statuses {
             add_problem_response(&mut op.responses, status);
         }
+        for (status, response) in op.responses.responses.iter_mut() {
+            if let RefOr::Object(response) = response {
+                if response.description.is_empty() {
+                    response.description = status
+                        .parse()
+                        .ok()
+                        .and_then(|code| rocket::http::Status::from_code(code)?.reason())
+                        .unwrap_or("Success")
+                        .to_owned();
+                }
+                response.headers.insert(
+                    "X-Request-Id".to_owned(),
+                    header(REQUEST_ID, InstanceType::String, true),
+                );
+            }
+        }
         used.extend(
             op.responses
                 .responses
@@ -289,35 +345,25 @@ fn problem_response(status: u16, description: &str) -> Response {
     if status == 503 {
         example["database"] = "unavailable".into();
     }
-    let header = |description: &str, kind: InstanceType| {
-        RefOr::Object(Header {
-            description: Some(description.to_owned()),
-            required: true,
-            value: ParameterValue::Schema {
-                style: None,
-                explode: None,
-                allow_reserved: false,
-                schema: SchemaObject {
-                    instance_type: Some(SingleOrVec::Single(Box::new(kind))),
-                    ..Default::default()
-                },
-                example: None,
-                examples: None,
-            },
-            deprecated: false,
-            allow_empty_value: false,
-            extensions: Map::new(),
-        })
-    };
-    let headers = match status {
-        401 => {
-            map! {"WWW-Authenticate".to_owned() => header("`Bearer`, with `error=\"invalid_token\"` when a token was sent.", InstanceType::String)}
-        }
-        429 => {
-            map! {"Retry-After".to_owned() => header("Seconds to wait before trying again.", InstanceType::Integer)}
-        }
-        _ => Map::new(),
-    };
+    let mut headers = Map::new();
+    if status == 401 {
+        let text = "`Bearer`, with `error=\"invalid_token\"` when a token was sent.";
+        headers.insert(
+            "WWW-Authenticate".to_owned(),
+            header(text, InstanceType::String, true),
+        );
+    }
+    if status == 429 {
+        let text = "Seconds to wait before trying again.";
+        headers.insert(
+            "Retry-After".to_owned(),
+            header(text, InstanceType::Integer, true),
+        );
+    }
+    headers.insert(
+        "X-Request-Id".to_owned(),
+        header(REQUEST_ID, InstanceType::String, true),
+    );
     Response {
         description: description.to_owned(),
         headers,

@@ -22,6 +22,12 @@ use sha2::Sha256;
 use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
+
+/// The `Link` response header of a list, for the OpenAPI document.
+pub const LINK: (&str, &str) = (
+    "Link",
+    "`<URL of the next page>; rel=\"next\"`, when there is a next page.",
+);
 pub const MAX_LIMIT: u32 = 200;
 
 /// A query parameter that parses itself; `Query<P>` is its request guard.

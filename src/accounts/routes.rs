@@ -14,7 +14,7 @@ use crate::db::Db;
 use crate::docs;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Valid;
-use crate::page::{CursorParam, Cursors, Here, Limit, Page, Paged, Query};
+use crate::page::{CursorParam, Cursors, Here, Limit, Page, Paged, Query, LINK};
 use crate::reply::{Created, Tagged};
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
@@ -26,6 +26,16 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
         account_delete
     ];
     docs::add_errors(&mut spec, "account_update", &[412]);
+    let etag = ("ETag", "The account's version; send it back in `If-Match`.");
+    docs::add_headers(
+        &mut spec,
+        "account_create",
+        201,
+        &[("Location", "The new account's URL."), etag],
+    );
+    docs::add_headers(&mut spec, "account_view", 200, &[etag]);
+    docs::add_headers(&mut spec, "account_update", 200, &[etag]);
+    docs::add_headers(&mut spec, "account_list", 200, &[LINK]);
     (routes, spec)
 }
 

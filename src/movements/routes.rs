@@ -26,6 +26,16 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
         movement_delete
     ];
     docs::add_errors(&mut spec, "movement_create", &[409]);
+    docs::add_headers(
+        &mut spec,
+        "movement_create",
+        201,
+        &[
+            ("Location", "The new movement's URL."),
+            ("Idempotent-Replayed", "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`."),
+        ],
+    );
+    docs::add_headers(&mut spec, "movement_list", 200, &[page::LINK]);
     (routes, spec)
 }
 

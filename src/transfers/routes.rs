@@ -19,6 +19,12 @@ use crate::reply::Created;
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
     let (routes, mut spec) = openapi_get_routes_spec![transfer_create];
     docs::add_errors(&mut spec, "transfer_create", &[404, 409]);
+    docs::add_headers(
+        &mut spec,
+        "transfer_create",
+        201,
+        &[("Idempotent-Replayed", "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.")],
+    );
     (routes, spec)
 }
 
