@@ -103,33 +103,46 @@ where
             Err(rules) => Err(unprocessable(flatten(&rules, ""))),
         };
     }
-    // The rules a schema cannot say (`custom`) still run on the fields that
-    // passed it: the invalid ones are swapped for the schema's example values,
-    // whose errors, if any, are not reported.
+    // The rules the schema does not say (`custom`) still run: a field whose
+    // value cannot even deserialise is swapped for the schema's example value,
+    // the others keep theirs. A rule's error is more specific than the
+    // schema's for the same field (`currency`: "unknown ISO 4217 code" rather
+    // than "not in the list"), so it replaces it.
     if let (Value::Object(fields), Some(Value::Object(example))) = (&value, &compiled.example) {
         let mut candidate = example.clone();
         for (name, v) in fields {
             if !errors
                 .iter()
-                .any(|e| e.field == *name || e.field.starts_with(&format!("{name}.")))
+                .any(|e| e.field == *name && e.code == "unknown_field")
             {
                 candidate.insert(name.clone(), v.clone());
             }
         }
-        match parse::<T>(Value::Object(candidate)) {
-            Ok(parsed) => {
-                if let Err(rules) = parsed.validate() {
-                    for e in flatten(&rules, "") {
-                        if fields.contains_key(&e.field)
-                            && !errors.iter().any(|known| known.field == e.field)
-                        {
+        let mut swapped: Vec<String> = Vec::new();
+        let parsed = loop {
+            match parse::<T>(Value::Object(candidate.clone())) {
+                Ok(parsed) => break Some(parsed),
+                Err(e) => match example.get(&e.field) {
+                    Some(good) if !swapped.contains(&e.field) => {
+                        candidate.insert(e.field.clone(), good.clone());
+                        swapped.push(e.field);
+                    }
+                    _ => {
+                        if !errors.iter().any(|known| known.field == e.field) {
                             errors.push(e);
                         }
+                        break None;
                     }
+                },
+            }
+        };
+        if let Some(Err(rules)) = parsed.map(|p| p.validate()) {
+            for e in flatten(&rules, "") {
+                if fields.contains_key(&e.field) && !swapped.contains(&e.field) {
+                    errors.retain(|known| known.field != e.field);
+                    errors.push(e);
                 }
             }
-            Err(e) if !errors.iter().any(|known| known.field == e.field) => errors.push(e),
-            Err(_) => {}
         }
     }
     Err(unprocessable(errors))
@@ -240,8 +253,18 @@ fn field_errors(e: &jsonschema::ValidationError<'_>) -> Vec<FieldError> {
         K::ExclusiveMaximum { limit } => one("range", format!("must be less than {limit}")),
         K::Pattern { pattern } => one("pattern", format!("must match {pattern}")),
         K::Format { format } => one("format", format!("must be a valid {format}")),
-        K::Enum { options } => one("enum", format!("must be one of {options}")),
+        K::Enum { options } => match options.as_array() {
+            Some(list) if list.len() > 10 => one(
+                "enum",
+                format!("must be one of the {} listed values", list.len()),
+            ),
+            _ => one("enum", format!("must be one of {options}")),
+        },
         K::MinItems { limit } => one("length", format!("must have at least {limit} items")),
+        K::MinProperties { .. } => one("empty", "must have at least one field".to_owned()),
+        K::Not { schema } if *schema == serde_json::json!({"enum": [0]}) => {
+            one("non_zero", "must not be 0".to_owned())
+        }
         K::MaxItems { limit } => one("length", format!("must have at most {limit} items")),
         _ => one("invalid", e.to_string()),
     }

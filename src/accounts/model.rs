@@ -100,9 +100,9 @@ pub struct AccountCreate {
     #[validate(length(min = 1, max = 100))]
     pub name: String,
     pub kind: AccountKind,
-    /// ISO 4217 alphabetic code in upper case, e.g. `EUR`; unknown codes are refused.
+    /// ISO 4217 alphabetic code in upper case, e.g. `EUR`; fixed for the account's life.
     #[validate(custom(function = "money::iso_currency"))]
-    #[schemars(regex(pattern = r"^[A-Z]{3}$"))]
+    #[schemars(schema_with = "money::currency_schema")]
     pub currency: String,
     /// Recorded as the account's first movement (category `opening_balance`) when not 0;
     /// may be negative. Minor units.
@@ -116,15 +116,39 @@ fn create_example() -> serde_json::Value {
 }
 
 /// Changes to an account; at least one field. The currency cannot change.
-#[derive(Debug, Serialize, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 #[validate(schema(function = "not_empty"))]
-#[schemars(example = "update_example")]
 pub struct AccountUpdate {
-    /// 1 to 100 characters.
     #[validate(length(min = 1, max = 100))]
+    #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
     pub kind: Option<AccountKind>,
+}
+
+/// Written by hand because the derive cannot say "at least one field" nor
+/// "absent but never null"; `not_empty` and the field rules check the same.
+impl JsonSchema for AccountUpdate {
+    fn schema_name() -> String {
+        "AccountUpdate".to_owned()
+    }
+
+    fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        let kind = serde_json::to_value(gen.subschema_for::<AccountKind>()).expect("a schema");
+        serde_json::from_value(serde_json::json!({
+            "description": "Changes to an account; at least one field. The currency cannot change.",
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": false,
+            "properties": {
+                "name": {"description": "1 to 100 characters.", "type": "string", "minLength": 1, "maxLength": 100},
+                "kind": kind,
+            },
+            "examples": [{"name": "Household"}],
+        }))
+        .expect("a schema")
+    }
 }
 
 fn not_empty(update: &AccountUpdate) -> Result<(), ValidationError> {
@@ -133,8 +157,4 @@ fn not_empty(update: &AccountUpdate) -> Result<(), ValidationError> {
             .with_message("give at least one of `name` and `kind`".into()));
     }
     Ok(())
-}
-
-fn update_example() -> serde_json::Value {
-    serde_json::json!({"name": "Household"})
 }

@@ -51,6 +51,7 @@ pub struct MovementCreate {
         range(min = -1_000_000_000_000_000_i64, max = 1_000_000_000_000_000_i64),
         custom(function = "money::non_zero")
     )]
+    #[schemars(schema_with = "money::amount_schema")]
     pub amount: i64,
     /// 1 to 200 characters.
     #[validate(length(min = 1, max = 200))]

@@ -26,6 +26,8 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
         movement_delete
     ];
     docs::add_errors(&mut spec, "movement_create", &[409]);
+    // Reversing a movement can take a balance out of range (`balance_range`).
+    docs::add_errors(&mut spec, "movement_delete", &[422]);
     docs::add_headers(
         &mut spec,
         "movement_create",

@@ -100,7 +100,7 @@ api_test!(account_bodies_are_validated_all_at_once, |app| {
         ),
         (
             json!({"name": "x".repeat(101), "kind": "cash", "currency": "eur"}),
-            vec![("currency", "pattern"), ("name", "length")],
+            vec![("currency", "currency"), ("name", "length")],
             "long name, lower case",
         ),
         (

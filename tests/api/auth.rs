@@ -211,7 +211,7 @@ api_test!(sign_in_bodies_are_validated_all_at_once, |app| {
         reply.field_errors(),
         vec![
             ("code".into(), "pattern".into()),
-            ("email".into(), "format".into()),
+            ("email".into(), "email".into()),
             ("remember".into(), "unknown_field".into()),
         ]
     );
