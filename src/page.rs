@@ -67,23 +67,40 @@ impl<'r, P: QueryParam> OpenApiFromRequest<'r> for Query<P> {
         _name: String,
         _required: bool,
     ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(RequestHeaderInput::Parameter(Parameter {
-            name: P::NAME.to_owned(),
-            location: "query".to_owned(),
-            description: Some(P::DESCRIPTION.to_owned()),
-            required: false,
-            deprecated: false,
-            allow_empty_value: false,
-            value: ParameterValue::Schema {
-                style: None,
-                explode: None,
-                allow_reserved: false,
-                schema: P::schema(gen),
-                example: None,
-                examples: None,
-            },
-            extensions: Object::default(),
-        }))
+        Ok(RequestHeaderInput::Parameter(optional_parameter(
+            P::NAME,
+            "query",
+            P::DESCRIPTION,
+            P::schema(gen),
+            None,
+        )))
+    }
+}
+
+/// An optional query or header parameter, for request guards' documentation.
+pub fn optional_parameter(
+    name: &str,
+    location: &str,
+    description: &str,
+    schema: SchemaObject,
+    example: Option<serde_json::Value>,
+) -> Parameter {
+    Parameter {
+        name: name.to_owned(),
+        location: location.to_owned(),
+        description: Some(description.to_owned()),
+        required: false,
+        deprecated: false,
+        allow_empty_value: false,
+        value: ParameterValue::Schema {
+            style: None,
+            explode: None,
+            allow_reserved: false,
+            schema,
+            example,
+            examples: None,
+        },
+        extensions: Object::default(),
     }
 }
 
@@ -195,6 +212,28 @@ pub struct Page<T> {
 pub struct Paged<T> {
     pub page: Page<T>,
     pub next_link: Option<String>,
+}
+
+impl<T> Paged<T> {
+    /// Cuts `items` (fetched with `limit + 1`) to `limit`; when there was one
+    /// more, the cursor of the last kept item leads to the next page.
+    pub fn new(
+        mut items: Vec<T>,
+        limit: u32,
+        here: &Here,
+        cursor_of: impl Fn(&T) -> String,
+    ) -> Self {
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Paged {
+            next_link: next_cursor.as_deref().map(|c| here.next(c)),
+            page: Page { items, next_cursor },
+        }
+    }
 }
 
 impl<'r, T: Serialize> Responder<'r, 'static> for Paged<T> {

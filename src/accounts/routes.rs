@@ -2,7 +2,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::status::NoContent;
 use rocket::{delete, get, patch, post, Route, State};
 use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::{Object, OpenApi, Parameter, ParameterValue};
+use rocket_okapi::okapi::openapi3::OpenApi;
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 use rocket_okapi::{openapi, openapi_get_routes_spec};
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::db::Db;
 use crate::docs;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Valid;
-use crate::page::{CursorParam, Cursors, Here, Limit, Page, Paged, Query, LINK};
+use crate::page::{optional_parameter, CursorParam, Cursors, Here, Limit, Paged, Query, LINK};
 use crate::reply::{Created, Tagged};
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
@@ -62,17 +62,10 @@ pub async fn account_list(
         None => None,
     };
     let limit = limit.0 .0;
-    let mut items = store::list(db, user.id, after, limit + 1).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|a| cursors.encode(SCOPE, a.id.as_bytes()))
-    } else {
-        None
-    };
-    Ok(Paged {
-        next_link: next_cursor.as_deref().map(|c| here.next(c)),
-        page: Page { items, next_cursor },
-    })
+    let items = store::list(db, user.id, after, limit + 1).await?;
+    Ok(Paged::new(items, limit, &here, |a| {
+        cursors.encode(SCOPE, a.id.as_bytes())
+    }))
 }
 
 /// # Create an account
@@ -132,27 +125,13 @@ impl<'r> OpenApiFromRequest<'r> for IfMatch {
         _name: String,
         _required: bool,
     ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(RequestHeaderInput::Parameter(Parameter {
-            name: "If-Match".to_owned(),
-            location: "header".to_owned(),
-            description: Some(
-                "The `ETag` you last saw; if the account changed since, the answer is 412."
-                    .to_owned(),
-            ),
-            required: false,
-            deprecated: false,
-            allow_empty_value: false,
-            value: ParameterValue::Schema {
-                style: None,
-                explode: None,
-                allow_reserved: false,
-                schema: serde_json::from_value(serde_json::json!({"type": "string"}))
-                    .expect("a schema"),
-                example: Some(serde_json::json!("\"0193a5b27c4d7e8f9a0b1c2d3e4f5a6b-3\"")),
-                examples: None,
-            },
-            extensions: Object::default(),
-        }))
+        Ok(RequestHeaderInput::Parameter(optional_parameter(
+            "If-Match",
+            "header",
+            "The `ETag` you last saw; if the account changed since, the answer is 412.",
+            serde_json::from_value(serde_json::json!({"type": "string"})).expect("a schema"),
+            Some(serde_json::json!("\"0193a5b27c4d7e8f9a0b1c2d3e4f5a6b-3\"")),
+        )))
     }
 }
 

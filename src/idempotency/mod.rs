@@ -10,7 +10,7 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::{Object, Parameter, ParameterValue, Responses};
+use rocket_okapi::okapi::openapi3::Responses;
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 use rocket_okapi::response::OpenApiResponderInner;
 use serde::Serialize;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::db::Tx;
 use crate::error::ApiError;
+use crate::page::optional_parameter;
 use crate::reply::Reply;
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -53,36 +54,23 @@ impl<'r> OpenApiFromRequest<'r> for IdempotencyKey {
         _name: String,
         _required: bool,
     ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(RequestHeaderInput::Parameter(Parameter {
-            name: HEADER.to_owned(),
-            location: "header".to_owned(),
-            description: Some(
-                "Makes a retry safe: the same key with the same request (per user, for 24 hours) \
-                 returns the first response again and records nothing new; with a different \
-                 request it is 409."
-                    .to_owned(),
-            ),
-            required: false,
-            deprecated: false,
-            allow_empty_value: false,
-            value: ParameterValue::Schema {
-                style: None,
-                explode: None,
-                allow_reserved: false,
-                schema: serde_json::from_value(serde_json::json!({
-                    "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"
-                }))
-                .expect("a schema"),
-                example: Some(serde_json::json!("5f0c6a3e-1b2d-4c8e-9f7a-0d1e2f3a4b5c")),
-                examples: None,
-            },
-            extensions: Object::default(),
-        }))
+        Ok(RequestHeaderInput::Parameter(optional_parameter(
+            HEADER,
+            "header",
+            "Makes a retry safe: the same key with the same request (per user, for 24 hours) \
+             returns the first response again and records nothing new; with a different \
+             request it is 409.",
+            serde_json::from_value(serde_json::json!({
+                "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"
+            }))
+            .expect("a schema"),
+            Some(serde_json::json!("5f0c6a3e-1b2d-4c8e-9f7a-0d1e2f3a4b5c")),
+        )))
     }
 }
 
 /// What identifies "the same request": the path and the validated body.
-pub fn fingerprint(path: &str, body: &impl Serialize) -> Vec<u8> {
+fn fingerprint(path: &str, body: &impl Serialize) -> Vec<u8> {
     let mut hash = Sha256::new();
     hash.update(path.as_bytes());
     hash.update([0]);
@@ -103,17 +91,22 @@ pub enum Idempotent<R> {
     Replay(Stored),
 }
 
-/// Claims `key` for this request inside `tx`: `Ok(None)` means go ahead (and
-/// call `record` before committing); `Ok(Some(stored))` is a retry to answer
-/// with `stored`; a different request under the same key is 409.
+/// Claims the request's key, if it has one, inside `tx`: `Ok(None)` means go
+/// ahead (and `record` the response before committing); `Ok(Some(stored))` is
+/// a retry to answer with `stored`; a different request under the key is 409.
 pub async fn claim(
     tx: &mut Tx,
     user: Uuid,
-    key: &str,
-    fingerprint: &[u8],
+    key: &IdempotencyKey,
+    path: &str,
+    body: &impl Serialize,
     now: DateTime<Utc>,
 ) -> Result<Option<Stored>, ApiError> {
-    if store::insert_claim(tx, user, key, fingerprint, now, now - RETENTION).await? {
+    let Some(key) = &key.0 else {
+        return Ok(None);
+    };
+    let fingerprint = fingerprint(path, body);
+    if store::insert_claim(tx, user, key, &fingerprint, now, now - RETENTION).await? {
         return Ok(None);
     }
     match store::find(tx, user, key).await? {

@@ -15,7 +15,7 @@ use crate::docs;
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, IdempotencyKey, Idempotent};
 use crate::json::Valid;
-use crate::page::{self, CursorParam, Cursors, Here, Limit, Page, Paged, Query, QueryParam};
+use crate::page::{self, CursorParam, Cursors, Here, Limit, Paged, Query, QueryParam};
 use crate::reply::Created;
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
@@ -134,19 +134,10 @@ pub async fn movement_list(
         after,
     };
     let limit = limit.0 .0;
-    let mut items = store::list(db, id, &filter, limit + 1).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items
-            .last()
-            .map(|m| cursors.encode(&scope, &page::position_bytes(m.occurred_at, m.id)))
-    } else {
-        None
-    };
-    Ok(Paged {
-        next_link: next_cursor.as_deref().map(|c| here.next(c)),
-        page: Page { items, next_cursor },
-    })
+    let items = store::list(db, id, &filter, limit + 1).await?;
+    Ok(Paged::new(items, limit, &here, |m| {
+        cursors.encode(&scope, &page::position_bytes(m.occurred_at, m.id))
+    }))
 }
 
 /// # Record a movement
@@ -165,11 +156,10 @@ pub async fn movement_create(
 ) -> ApiResult<Idempotent<Created<Movement>>> {
     let now = crate::time::now();
     let mut tx = db.begin_write().await?;
-    if let Some(key) = &key.0 {
-        let fingerprint = idempotency::fingerprint(&here.path, &*body);
-        if let Some(stored) = idempotency::claim(&mut tx, user.id, key, &fingerprint, now).await? {
-            return Ok(Idempotent::Replay(stored));
-        }
+    if let Some(stored) =
+        idempotency::claim(&mut tx, user.id, &key, &here.path, &*body, now).await?
+    {
+        return Ok(Idempotent::Replay(stored));
     }
     store::add_to_balance(&mut tx, user.id, id, body.amount, now)
         .await

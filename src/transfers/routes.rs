@@ -52,11 +52,10 @@ pub async fn transfer_create(
     }
     let now = crate::time::now();
     let mut tx = db.begin_write().await?;
-    if let Some(key) = &key.0 {
-        let fingerprint = idempotency::fingerprint(&here.path, &*body);
-        if let Some(stored) = idempotency::claim(&mut tx, user.id, key, &fingerprint, now).await? {
-            return Ok(Idempotent::Replay(stored));
-        }
+    if let Some(stored) =
+        idempotency::claim(&mut tx, user.id, &key, &here.path, &*body, now).await?
+    {
+        return Ok(Idempotent::Replay(stored));
     }
     let found = store::currencies(&mut tx, user.id, [from, to]).await?;
     let currency = |id: Uuid| {
