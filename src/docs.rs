@@ -8,11 +8,11 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
 use rocket::{get, routes, Either, Route, State};
 use rocket_okapi::okapi::openapi3::{
-    Components, Header, Info, MediaType, OpenApi, Operation, ParameterValue, RefOr, Response,
-    Responses, SecurityScheme, SecuritySchemeData, Server, Tag,
+    Components, Contact, Header, Info, MediaType, OpenApi, Operation, ParameterValue, RefOr,
+    Response, Responses, SecurityScheme, SecuritySchemeData, Server, Tag,
 };
 use rocket_okapi::okapi::{map, Map};
-use rocket_okapi::rapidoc::{make_rapidoc, GeneralConfig, HideShowConfig, RapiDocConfig};
+use rocket_okapi::rapidoc::{make_rapidoc, GeneralConfig, HideShowConfig, RapiDocConfig, UiConfig};
 use rocket_okapi::settings::UrlObject;
 use rocket_okapi::swagger_ui::{make_swagger_ui, SwaggerUIConfig};
 use schemars::gen::SchemaSettings;
@@ -203,8 +203,19 @@ pub fn finish(spec: &mut OpenApi) {
         title: "Tally".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         description: Some(include_str!("docs/intro.md").to_owned()),
+        contact: Some(Contact {
+            name: Some("Tally engineering".to_owned()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
+    // Relative to wherever the document was fetched from; behind a path
+    // prefix (an API Gateway stage) the served copy names the prefix instead.
+    spec.servers = vec![Server {
+        url: "/".to_owned(),
+        description: Some("This deployment".to_owned()),
+        ..Default::default()
+    }];
     spec.tags = [
         (
             "auth",
@@ -470,6 +481,11 @@ pub fn rapidoc() -> Vec<Route> {
             title: Some("Tally API".to_owned()),
             general: GeneralConfig {
                 spec_urls: vec![UrlObject::new("Tally", "../openapi.json")],
+                ..Default::default()
+            },
+            // RapiDoc would fetch its fonts from Google; the docs must work offline.
+            ui: UiConfig {
+                load_fonts: false,
                 ..Default::default()
             },
             hide_show: HideShowConfig {

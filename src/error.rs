@@ -238,6 +238,12 @@ impl<'r> Responder<'r, 'static> for ApiError {
             }
             _ => {}
         }
+        // Rocket answers a request it cannot parse (e.g. an unknown method)
+        // without running fairings, so the id header is set here as well.
+        response.header(Header::new(
+            crate::telemetry::REQUEST_ID_HEADER,
+            request_id.to_owned(),
+        ));
         let problem = self.into_problem(request_id);
         let body = serde_json::to_vec(&problem).map_err(|_| Status::InternalServerError)?;
         response

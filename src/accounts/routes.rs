@@ -84,6 +84,8 @@ pub async fn account_create(
 }
 
 /// # Show an account
+///
+/// With its current balance; the `ETag` is what `If-Match` takes.
 #[openapi(tag = "accounts")]
 #[get("/accounts/<id>")]
 pub async fn account_view(user: AuthUser, id: Uuid, db: &Db) -> ApiResult<Tagged<Account>> {

@@ -187,6 +187,8 @@ pub async fn movement_create(
 }
 
 /// # Show a movement
+///
+/// Only under the account it belongs to.
 #[openapi(tag = "movements")]
 #[get("/accounts/<id>/movements/<movement_id>")]
 pub async fn movement_view(

@@ -15,6 +15,8 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
 }
 
 /// # Show the signed-in user
+///
+/// The user of the bearer token, with every account they own.
 #[openapi(tag = "profile")]
 #[get("/me")]
 pub async fn me_view(user: AuthUser, db: &Db) -> ApiResult<Json<Me>> {
