@@ -411,6 +411,23 @@ fn move_examples(components: &mut Components) {
     }
 }
 
+/// A response field that is always present, possibly `null`: required and
+/// nullable (the derive would make an `Option` optional), so generated
+/// clients type it `T | None` rather than "maybe unset".
+pub fn nullable_string(_gen: &mut schemars::gen::SchemaGenerator) -> Schema {
+    nullable(serde_json::json!({"type": "string"}))
+}
+
+/// As `nullable_string`, for a UUID.
+pub fn nullable_uuid(_gen: &mut schemars::gen::SchemaGenerator) -> Schema {
+    nullable(serde_json::json!({"type": "string", "format": "uuid"}))
+}
+
+fn nullable(mut schema: serde_json::Value) -> Schema {
+    schema["nullable"] = true.into();
+    serde_json::from_value(schema).expect("a schema")
+}
+
 /// The HTTP bearer scheme that `AuthUser` declares, so Swagger UI's Authorize works.
 pub fn bearer_scheme() -> SecurityScheme {
     SecurityScheme {

@@ -205,7 +205,7 @@ pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
-    #[schemars(required)]
+    #[schemars(schema_with = "crate::docs::nullable_string")]
     pub next_cursor: Option<String>,
 }
 

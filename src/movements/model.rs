@@ -19,14 +19,14 @@ pub struct Movement {
     pub description: String,
     /// 1 to 50 characters of `a-z 0-9 _ -`, or `null`. `opening_balance` and
     /// `transfer` are what Tally itself uses for opening balances and transfers.
-    #[schemars(required)]
+    #[schemars(schema_with = "crate::docs::nullable_string")]
     pub category: Option<String>,
     /// When it happened (defaults to when it was recorded).
     pub occurred_at: DateTime<Utc>,
     /// When Tally recorded it.
     pub created_at: DateTime<Utc>,
     /// Set on both legs of a transfer.
-    #[schemars(required)]
+    #[schemars(schema_with = "crate::docs::nullable_uuid")]
     pub transfer_id: Option<Uuid>,
 }
 

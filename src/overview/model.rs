@@ -30,7 +30,7 @@ pub struct CurrencyTotals {
 pub struct CategoryTotals {
     pub currency: String,
     /// `null` groups the movements without a category.
-    #[schemars(required)]
+    #[schemars(schema_with = "crate::docs::nullable_string")]
     pub category: Option<String>,
     /// ≥ 0.
     pub income: i64,
