@@ -23,14 +23,13 @@ pub async fn insert_claim(
     expired_before: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let inserted = with_tx!(tx, |c| {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(expired_before)
-        .execute(&mut **c)
-        .await?;
+        // A user's expired keys go whenever that user claims one, so the table
+        // holds about a day of keys per active user.
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2")
+            .bind(user)
+            .bind(expired_before)
+            .execute(&mut **c)
+            .await?;
         sqlx::query(
             "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at)
              VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING",
