@@ -79,7 +79,7 @@ impl Account {
     }
 }
 
-fn account_example() -> serde_json::Value {
+pub(crate) fn account_example() -> serde_json::Value {
     serde_json::json!({
         "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
         "name": "Everyday",

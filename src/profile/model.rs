@@ -22,17 +22,9 @@ pub struct Me {
 
 fn me_example() -> serde_json::Value {
     serde_json::json!({
-        "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
+        "id": "0193a5b2-6b3c-7d4e-8f5a-6b7c8d9e0f1a",
         "email": "ana@example.com",
         "created_at": "2026-11-21T10:00:00Z",
-        "accounts": [{
-            "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
-            "name": "Everyday",
-            "kind": "checking",
-            "currency": "EUR",
-            "balance": 125000,
-            "created_at": "2026-11-21T10:00:00Z",
-            "updated_at": "2026-11-21T10:05:00Z"
-        }]
+        "accounts": [crate::accounts::account_example()]
     })
 }
