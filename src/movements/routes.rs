@@ -112,9 +112,6 @@ pub async fn movement_list(
             return Err(ApiError::field("to", "range", "must not be before `from`"));
         }
     }
-    if !store::account_exists(db, user.id, id).await? {
-        return Err(ApiError::NotFound("no such account"));
-    }
     let scope = format!(
         "movements|{id}|{from:?}|{to:?}|{}",
         category.as_deref().unwrap_or("")
@@ -134,7 +131,10 @@ pub async fn movement_list(
         after,
     };
     let limit = limit.0 .0;
-    let items = store::list(db, id, &filter, limit + 1).await?;
+    let items = store::list(db, user.id, id, &filter, limit + 1).await?;
+    if items.is_empty() && !store::account_exists(db, user.id, id).await? {
+        return Err(ApiError::NotFound("no such account"));
+    }
     Ok(Paged::new(items, limit, &here, |m| {
         cursors.encode(&scope, &page::position_bytes(m.occurred_at, m.id))
     }))

@@ -105,7 +105,10 @@ pub struct Filter<'a> {
 }
 
 /// The movement list: newest `occurred_at` first (ties by newest id).
-/// Binds: account, from, to, category, after (occurred_at, id), limit.
+/// Binds: account, from, to, category, after (occurred_at, id), limit, user.
+/// The ownership check is a one-time condition of the same query, so a
+/// non-empty page costs one round trip; an empty one is told apart from
+/// "not your account" by the caller.
 pub const LIST_SQL: &str =
     "SELECT id, account_id, amount, description, category, occurred_at, created_at, transfer_id
      FROM movements
@@ -114,11 +117,13 @@ pub const LIST_SQL: &str =
        AND ($3 IS NULL OR occurred_at < $3)
        AND ($4 IS NULL OR category = $4)
        AND ($5 IS NULL OR (occurred_at, id) < ($5, $6))
+       AND EXISTS (SELECT 1 FROM accounts WHERE id = $1 AND user_id = $8)
      ORDER BY occurred_at DESC, id DESC
      LIMIT $7";
 
 pub async fn list(
     pool: &Pool,
+    user: Uuid,
     account: Uuid,
     filter: &Filter<'_>,
     limit: u32,
@@ -132,6 +137,7 @@ pub async fn list(
         .bind(after_at)
         .bind(after_id)
         .bind(i64::from(limit))
+        .bind(user)
         .fetch_all(p)
         .await)
 }

@@ -449,8 +449,10 @@ mod the_movement_list_query_is_served_by_an_index {
     #[tokio::test]
     async fn postgres() {
         crate::helpers::run(crate::helpers::Backend::Postgres, async |app: &TestApp| {
-            let (_, account) = setup(app).await;
+            let (token, account) = setup(app).await;
             let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
+            let me = app.get("/v1/me", Some(&token)).await;
+            let user = uuid::Uuid::parse_str(me.body["id"].as_str().unwrap()).unwrap();
             let plan: Vec<String> = tally::with_pool!(app.pool(), |p| {
                 // A realistic account: 5,000 movements, and fresh statistics.
                 sqlx::query(
@@ -472,6 +474,7 @@ mod the_movement_list_query_is_served_by_an_index {
                     .bind(None::<chrono::DateTime<chrono::Utc>>)
                     .bind(None::<uuid::Uuid>)
                     .bind(51_i64)
+                    .bind(user)
                     .fetch_all(p)
                     .await
                     .unwrap()
