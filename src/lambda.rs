@@ -66,13 +66,16 @@ pub async fn client(settings: Settings) -> Result<Client, rocket::Error> {
 
 /// One HTTP request from lambda_http, through Rocket, back to lambda_http.
 pub async fn dispatch(client: &Client, req: Request) -> http::Response<Body> {
+    let Ok(method) = Method::from_str(req.method().as_str()) else {
+        // What the server answers for a method Rocket cannot parse.
+        return unknown_method(req.method().as_str());
+    };
     let stage = Stage::of(&req);
     let path = stage.strip(req.uri().path());
     let uri = match req.uri().query() {
         Some(query) if !query.is_empty() => format!("{path}?{query}"),
         _ => path.to_owned(),
     };
-    let method = Method::from_str(req.method().as_str()).unwrap_or(Method::Get);
     let mut local = client.req(method, uri);
     for (name, value) in req.headers() {
         if name.as_str().eq_ignore_ascii_case(PREFIX_HEADER) {
@@ -123,12 +126,13 @@ pub async fn dispatch(client: &Client, req: Request) -> http::Response<Body> {
     })
 }
 
-/// An API Gateway stage: lambda_http puts `/{stage}` in front of the path
-/// (REST v1 always; HTTP v2 on a named stage), Rocket's routes do not have it.
+/// An API Gateway stage. lambda_http puts `/{stage}` in front of the path
+/// unless the path already starts with it; Rocket's routes never have it.
 struct Stage {
-    name: Option<String>,
-    /// `/{stage}` when the client's URL really contains it (not behind a
-    /// custom domain): the base URL the docs must use.
+    /// The stage to take off the front of lambda_http's path.
+    strip: Option<String>,
+    /// `/{stage}` when the client's URL contains it (the API's own
+    /// execute-api domain, not a custom domain): the base URL for the docs.
     public_prefix: Option<String>,
 }
 
@@ -136,25 +140,39 @@ impl Stage {
     fn of(req: &Request) -> Stage {
         let named =
             |stage: &Option<String>| stage.clone().filter(|s| !s.is_empty() && s != "$default");
-        let (name, public_path) = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV1(ctx)) => (named(&ctx.stage), ctx.path.clone()),
-            Some(RequestContext::ApiGatewayV2(ctx)) => {
-                (named(&ctx.stage), Some(req.raw_http_path().to_owned()))
-            }
-            _ => (None, None),
+        let execute_api = |domain: &Option<String>| {
+            domain
+                .as_deref()
+                .is_some_and(|d| d.contains(".execute-api."))
         };
-        let public_prefix = match (&name, public_path) {
-            (Some(stage), Some(path)) if has_prefix(&path, stage) => Some(format!("/{stage}")),
-            _ => None,
+        let raw = req.raw_http_path();
+        // Whether lambda_http put the stage in front of the event's path.
+        let added = |stage: &Option<String>| stage.as_deref().is_some_and(|s| !has_prefix(raw, s));
+        let (stage, in_url, strip) = match req.request_context_ref() {
+            // The v1 `path` never holds the stage.
+            Some(RequestContext::ApiGatewayV1(ctx)) => {
+                let stage = named(&ctx.stage);
+                let strip = added(&stage);
+                (stage, execute_api(&ctx.domain_name), strip)
+            }
+            // The v2 `rawPath` holds the stage exactly when the client called
+            // the execute-api URL of a named stage (not a custom domain).
+            Some(RequestContext::ApiGatewayV2(ctx)) => {
+                let stage = named(&ctx.stage);
+                let in_url = execute_api(&ctx.domain_name);
+                let strip = in_url || added(&stage);
+                (stage, in_url, strip)
+            }
+            _ => (None, false, false),
         };
         Stage {
-            name,
-            public_prefix,
+            public_prefix: stage.as_ref().filter(|_| in_url).map(|s| format!("/{s}")),
+            strip: stage.filter(|_| strip),
         }
     }
 
     fn strip<'p>(&self, path: &'p str) -> &'p str {
-        match &self.name {
+        match &self.strip {
             Some(stage) if has_prefix(path, stage) => match &path[stage.len() + 1..] {
                 "" => "/",
                 rest => rest,
@@ -162,6 +180,28 @@ impl Stage {
             _ => path,
         }
     }
+}
+
+/// What the server answers for a method Rocket cannot parse.
+fn unknown_method(method: &str) -> http::Response<Body> {
+    let request_id = uuid::Uuid::now_v7().to_string();
+    let problem = crate::error::Problem {
+        kind: "about:blank",
+        title: "Bad Request",
+        status: 400,
+        detail: format!("the HTTP method `{method}` is not supported"),
+        request_id: request_id.clone(),
+        errors: None,
+        database: None,
+    };
+    http::Response::builder()
+        .status(400)
+        .header("content-type", "application/problem+json")
+        .header(crate::telemetry::REQUEST_ID_HEADER, request_id)
+        .body(Body::Text(
+            serde_json::to_string(&problem).unwrap_or_default(),
+        ))
+        .expect("a static response")
 }
 
 fn has_prefix(path: &str, stage: &str) -> bool {

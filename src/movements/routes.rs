@@ -226,7 +226,10 @@ pub async fn movement_delete(
         store::add_to_balance(&mut tx, user.id, account, -amount, now)
             .await
             .map_err(balance_error)?;
-        store::delete(&mut tx, leg).await?;
+        if !store::delete(&mut tx, leg).await? {
+            // Gone meanwhile: the transaction rolls back, balances untouched.
+            return Err(ApiError::NotFound("no such movement"));
+        }
     }
     tx.commit().await?;
     Ok(NoContent)

@@ -170,36 +170,45 @@ fn qualified(alias: &str) -> String {
 }
 
 /// The movement and, for a transfer, its other leg: `(id, account, amount)`,
-/// only if `user` owns the movement.
+/// only if `user` owns the movement. The rows stay locked until the
+/// transaction ends, so a concurrent deletion of the same movement waits and
+/// then finds it gone (rather than reversing the balance a second time).
 pub async fn legs(
     tx: &mut Tx,
     user: Uuid,
     account: Uuid,
     id: Uuid,
 ) -> Result<Vec<(Uuid, Uuid, i64)>, sqlx::Error> {
-    with_tx!(tx, |c| {
-        sqlx::query_as(
+    let lock = if tx.for_update().is_empty() {
+        ""
+    } else {
+        " FOR UPDATE OF m"
+    };
+    let sql = format!(
         "SELECT m.id, m.account_id, m.amount FROM movements m
          JOIN accounts a ON a.id = m.account_id
          WHERE a.user_id = $3 AND (
             (m.id = $1 AND m.account_id = $2)
             OR m.transfer_id = (SELECT t.transfer_id FROM movements t WHERE t.id = $1 AND t.account_id = $2))
-         ORDER BY m.account_id"
-    )
-    .bind(id)
-    .bind(account)
-    .bind(user)
-    .fetch_all(&mut **c)
-    .await
+         ORDER BY m.account_id{lock}"
+    );
+    with_tx!(tx, |c| {
+        sqlx::query_as(&sql)
+            .bind(id)
+            .bind(account)
+            .bind(user)
+            .fetch_all(&mut **c)
+            .await
     })
 }
 
-pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<(), sqlx::Error> {
+/// Whether the movement was there to delete.
+pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query("DELETE FROM movements WHERE id = $1")
         .bind(id)
         .execute(&mut **c)
         .await
-        .map(|_| ()))
+        .map(|r| r.rows_affected() == 1))
 }
 
 /// Whether `user` owns `account`.

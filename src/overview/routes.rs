@@ -40,19 +40,21 @@ pub async fn overview_view(
     let currencies = balances
         .into_iter()
         .map(|(currency, balance, accounts)| {
-            let (income, expense) = flows
-                .iter()
-                .filter(|f| f.0 == currency)
-                .fold((0, 0), |(i, e), f| (i + f.2, e + f.3));
-            CurrencyTotals {
+            let mut totals = Some((0_i64, 0_i64));
+            for f in flows.iter().filter(|f| f.0 == currency) {
+                totals = totals.and_then(|(i, e)| Some((i.checked_add(f.2)?, e.checked_add(f.3)?)));
+            }
+            let (income, expense) = totals
+                .ok_or_else(|| ApiError::internal("an overview total does not fit in 64 bits"))?;
+            Ok(CurrencyTotals {
                 currency,
                 balance,
                 income,
                 expense,
                 accounts,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let categories = flows
         .into_iter()
         .map(|(currency, category, income, expense)| CategoryTotals {

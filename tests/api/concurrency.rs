@@ -114,3 +114,39 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    concurrent_deletions_of_one_movement_reverse_it_once,
+    |app| {
+        let (token, account) = setup(app).await;
+        let path = format!("{account}/movements");
+        let kept = app
+            .post(
+                &path,
+                json!({"amount": 300, "description": "kept"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(kept.status, Status::Created);
+        let gone = app
+            .post(
+                &path,
+                json!({"amount": 1_000, "description": "gone"}),
+                Some(&token),
+            )
+            .await;
+        let target = format!("{path}/{}", gone.body["id"].as_str().unwrap());
+        let replies =
+            futures::future::join_all((0..30).map(|_| app.delete(&target, Some(&token)))).await;
+        let deleted = replies
+            .iter()
+            .filter(|r| r.status == Status::NoContent)
+            .count();
+        assert_eq!(deleted, 1, "{replies:?}");
+        assert!(
+            replies.iter().all(|r| matches!(r.status.code, 204 | 404)),
+            "{replies:?}"
+        );
+        assert_eq!(balance_and_sum(app, &token, &account).await, (300, 300));
+    }
+);

@@ -301,6 +301,49 @@ fn openapi_event_rest_v1() -> Value {
 }
 
 #[tokio::test]
+async fn a_stage_named_like_a_path_segment_is_stripped_only_when_it_is_in_the_path() {
+    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+        let event = |domain: &str, raw_path: &str| {
+            let mut event = fixture("http_v2_named_stage");
+            event["requestContext"]["stage"] = json!("echo");
+            event["requestContext"]["domainName"] = json!(domain);
+            event["headers"]["host"] = json!(domain);
+            event["rawPath"] = json!(raw_path);
+            event["requestContext"]["http"]["path"] = json!(raw_path);
+            event
+        };
+        // A custom domain: the stage is not in the URL, `/echo/x` is the app's path.
+        let custom = body_json(&invoke(app, event("api.example.com", "/echo/x")).await);
+        assert_eq!(custom["path"], "/echo/x", "{custom}");
+        assert_eq!(custom["prefix"], json!([]));
+        // The execute-api URL of stage `echo`: `/echo/echo/x` is stage + app path.
+        let host = "k3j5h2g1f0.execute-api.eu-west-1.amazonaws.com";
+        let direct = body_json(&invoke(app, event(host, "/echo/echo/x")).await);
+        assert_eq!(direct["path"], "/echo/x", "{direct}");
+        assert_eq!(direct["prefix"], json!(["/echo"]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_method_is_a_400_problem_as_on_the_server() {
+    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+        let mut event = fixture("http_v2_default");
+        event["requestContext"]["http"]["method"] = json!("FOO");
+        let response = invoke(app, event).await;
+        assert_eq!(response["statusCode"], 400, "{response}");
+        assert_eq!(
+            response["headers"]["content-type"],
+            "application/problem+json"
+        );
+        let problem = body_json(&response);
+        assert_eq!(problem["status"], 400);
+        assert_eq!(problem["request_id"], response["headers"]["x-request-id"]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn behind_a_stage_the_spec_names_it_and_the_docs_load_it_relatively() {
     run_custom(
         Backend::Sqlite,
@@ -318,6 +361,7 @@ async fn behind_a_stage_the_spec_names_it_and_the_docs_load_it_relatively() {
 
             let mut custom_domain = openapi_event_rest_v1();
             custom_domain["requestContext"]["path"] = json!("/openapi.json");
+            custom_domain["requestContext"]["domainName"] = json!("api.example.com");
             let spec = body_json(&invoke(app, custom_domain).await);
             assert_eq!(
                 spec["servers"][0]["url"], "/",
