@@ -81,7 +81,7 @@ impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let figment = rocket::Config::figment()
             .merge(Env::raw().only(&["DATABASE_URL"]))
-            .merge(Env::prefixed("TALLY_").ignore(&["LOG"]));
+            .merge(Env::prefixed("TALLY_"));
         Self::from_figment(figment)
     }
 

@@ -8,7 +8,7 @@ use super::store;
 use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::docs;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, IdempotencyKey, Idempotent};
 use crate::json::Valid;
 use crate::movements::balance_error;
@@ -44,11 +44,11 @@ pub async fn transfer_create(
 ) -> ApiResult<Idempotent<Created<Transfer>>> {
     let (from, to) = (body.from_account_id, body.to_account_id);
     if from == to {
-        return Err(ApiError::Unprocessable(vec![FieldError::new(
+        return Err(ApiError::field(
             "to_account_id",
             "distinct",
             "must differ from from_account_id",
-        )]));
+        ));
     }
     let now = crate::time::now();
     let mut tx = db.begin_write().await?;
