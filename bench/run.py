@@ -1,0 +1,673 @@
+"""The benchmark: Tally against its FastAPI peer, on SQLite and PostgreSQL.
+Run it through scripts/bench, which installs what this needs first.
+
+For each backend it starts both apps side by side (each with a fresh
+database and its own SMTP sink), runs the shared scenario against both and
+stops if they disagree, seeds 16 users through the real API, then drives the
+CRUD mix (bench/mix.lua) with wrk at one app at a time, measuring req/s,
+latency percentiles, errors, server CPU time per request and memory. With
+--scale N it seeds one Tally account with N movements instead and times the
+movement list and the overview. Raw results go to bench-results/.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+
+import asyncpg
+import httpx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "e2e"))
+import scenario  # noqa: E402
+from inbox import last_message, read_code  # noqa: E402
+
+# Measured on this project's 2-core machine (see bench/README.md).
+DEFAULT_WORKERS = {"sqlite": 1, "postgres": 2}
+USERS = 16
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def say(*parts):
+    print("==", *parts, flush=True)
+
+
+# --- processes we start, always cleaned up -------------------------------------------
+
+_procs: list[subprocess.Popen] = []
+_pg_databases: list[str] = []
+_admin_url = ""
+
+
+def start(cmd, *, log_path, env=None, cwd=ROOT) -> subprocess.Popen:
+    log = open(log_path, "ab")
+    p = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stopping it stops its workers
+    )
+    log.close()
+    _procs.append(p)
+    return p
+
+
+def stop(p: subprocess.Popen | None):
+    if p is None or p.poll() is not None:
+        if p in _procs:
+            _procs.remove(p)
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    if p in _procs:
+        _procs.remove(p)
+
+
+def cleanup():
+    for p in list(_procs):
+        stop(p)
+    for name in list(_pg_databases):
+        try:
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except Exception as e:  # keep cleaning up
+            print(f"could not drop database {name}: {e}", file=sys.stderr)
+        _pg_databases.remove(name)
+
+
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+async def pg_admin(sql: str):
+    conn = await asyncpg.connect(_admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def fresh_pg_database(label: str) -> str:
+    name = f"bench_{label}_{secrets.token_hex(4)}"
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+    _pg_databases.append(name)
+    base = _admin_url.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def drop_pg_database(url: str):
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    if name in _pg_databases:
+        _pg_databases.remove(name)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, what: str, timeout=60.0, proc: subprocess.Popen | None = None, log_path=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = open(log_path, errors="replace").read()[-2000:] if log_path else ""
+            raise SystemExit(f"{what}: the process exited ({proc.returncode}):\n{tail}")
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what}: not ready within {timeout:.0f} s")
+
+
+# --- /proc: CPU time and memory of a process tree ---------------------------------------
+
+
+def _stat(pid: int):
+    """(ppid, utime + stime in ticks) of a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def tree(root: int) -> list[int]:
+    """The process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st:
+                children.setdefault(st[0], []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def cpu_ticks(pids) -> dict[int, int]:
+    out = {}
+    for pid in pids:
+        st = _stat(pid)
+        if st:
+            out[pid] = st[1]
+    return out
+
+
+def rss_kb(pids) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE_KB
+        except OSError:
+            pass
+    return total
+
+
+class Sampler(threading.Thread):
+    """Sums the resident memory of a process tree every 100 ms."""
+
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak = 0
+        self.samples = 0
+        self._halt = threading.Event()
+
+    def run(self):
+        pids, rescan = tree(self.root), time.monotonic() + 1
+        while not self._halt.is_set():
+            if time.monotonic() > rescan:
+                pids, rescan = tree(self.root), time.monotonic() + 1
+            self.peak = max(self.peak, rss_kb(pids))
+            self.samples += 1
+            self._halt.wait(0.1)
+
+    def finish(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+# --- the apps -----------------------------------------------------------------------------
+
+
+class App:
+    def __init__(self, name, backend, out_dir, work_dir, token_key, tally_bin, workers, admin_url):
+        self.name = name
+        self.backend = backend
+        self.out = out_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.inbox = os.path.join(work_dir, f"{name}-{backend}-inbox")
+        self.log = os.path.join(out_dir, f"{name}.log")
+        self.proc = None
+        self.smtp = None
+        self.workers = workers
+        if backend == "sqlite":
+            self.database_url = f"sqlite://{os.path.join(work_dir, f'{name}.db')}"
+        else:
+            self.database_url = fresh_pg_database(name)
+        smtp_port = free_port()
+        smtp_log = os.path.join(out_dir, f"{name}-smtp.log")
+        self.smtp = start(
+            [sys.executable, os.path.join(ROOT, "e2e", "smtp_sink.py"), str(smtp_port), self.inbox], log_path=smtp_log
+        )
+        wait_until(lambda: "listening" in open(smtp_log).read(), f"{name}: SMTP sink", proc=self.smtp, log_path=smtp_log)
+        env = {
+            "DATABASE_URL": self.database_url,
+            "TALLY_TOKEN_KEY": token_key,
+            "TALLY_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        }
+        if name == "tally":
+            env.update(
+                ROCKET_ADDRESS="127.0.0.1",
+                ROCKET_PORT=str(self.port),
+                ROCKET_PROFILE="release",
+                ROCKET_CLI_COLORS="false",
+                RUST_LOG="warn",
+                TALLY_SIGNIN_LIMIT_PER_IP="0",
+            )
+            cmd = [tally_bin, "serve"]
+        else:
+            cmd = [
+                sys.executable, "-m", "uvicorn", "tally_fastapi.main:app",
+                "--app-dir", os.path.join(HERE, "fastapi"),
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--workers", str(workers),
+                "--loop", "uvloop", "--http", "httptools",
+                "--no-access-log", "--log-level", "warning",
+            ]  # fmt: skip
+        self.proc = start(cmd, log_path=self.log, env=env)
+        wait_until(
+            lambda: httpx.get(f"{self.base}/health", timeout=2).status_code == 200,
+            f"{name} on {backend}",
+            proc=self.proc,
+            log_path=self.log,
+        )
+
+    @property
+    def label(self):
+        return "Tally" if self.name == "tally" else "FastAPI"
+
+    def close(self):
+        stop(self.proc)
+        stop(self.smtp)
+        self.proc = self.smtp = None
+        if self.backend == "postgres":
+            drop_pg_database(self.database_url)
+
+
+# --- seeding through the API ---------------------------------------------------------------
+
+
+async def sign_in(client: httpx.AsyncClient, inbox: str, email: str) -> str:
+    before = last_message(inbox)
+    r = await client.post("/v1/auth/otp", json={"email": email})
+    r.raise_for_status()
+    code, _ = await asyncio.to_thread(read_code, inbox, email, before, 30.0)
+    r = await client.post("/v1/auth/token", json={"email": email, "code": code})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+ACCOUNTS = (
+    ("Everyday", "checking", "EUR", 250_000),
+    ("Savings", "savings", "EUR", 1_000_000),
+    ("Travel", "cash", "USD", 0),
+)
+CATEGORIES = ("food", "rent", "fun", "travel", "salary", "health", None)
+
+
+async def seed_user(client, inbox, i, movements_per_account) -> list[str]:
+    token = await sign_in(client, inbox, f"user{i:02d}@bench.example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    ids = []
+    for name, kind, currency, opening in ACCOUNTS:
+        r = await client.post(
+            "/v1/accounts",
+            headers=auth,
+            json={"name": name, "kind": kind, "currency": currency, "opening_balance": opening},
+        )
+        r.raise_for_status()
+        ids.append(r.json()["id"])
+    for n in range(movements_per_account * len(ids)):
+        account = ids[n % len(ids)]
+        body = {
+            "amount": (n * 7919) % 20000 - 12000 or 1,
+            "description": f"Seed movement {n}",
+            "occurred_at": f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
+        }
+        if CATEGORIES[n % len(CATEGORIES)]:
+            body["category"] = CATEGORIES[n % len(CATEGORIES)]
+        r = await client.post(f"/v1/accounts/{account}/movements", headers=auth, json=body)
+        r.raise_for_status()
+    return [token, *ids]
+
+
+async def seed(app: App, data_file: str, movements_per_account: int):
+    limits = httpx.Limits(max_connections=USERS)
+    async with httpx.AsyncClient(base_url=app.base, timeout=30, limits=limits) as client:
+        users = await asyncio.gather(
+            *(seed_user(client, app.inbox, i, movements_per_account) for i in range(USERS))
+        )
+    with open(data_file, "w") as f:
+        for line in users:
+            f.write(" ".join(line) + "\n")
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+
+def wrk(url, script, script_args, *, duration, connections, threads, out_path, progress=None) -> dict:
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+        "-s", script, url, "--", *script_args,
+    ]  # fmt: skip
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _procs.append(p)
+    stderr_lines = []
+    if progress is not None:
+        for line in p.stderr:
+            stderr_lines.append(line)
+            progress(line.strip(), p)
+    out, err = p.communicate()
+    _procs.remove(p)
+    err = "".join(stderr_lines) + err
+    with open(out_path, "w") as f:
+        f.write(f"$ {' '.join(cmd)}\n{out}\n{err}")
+    m = re.search(r"^BENCH_JSON (.*)$", out, re.MULTILINE)
+    if p.returncode not in (0, -signal.SIGINT) or not m:
+        raise SystemExit(f"wrk failed ({p.returncode}); see {out_path}:\n{out[-1500:]}\n{err[-1500:]}")
+    result = json.loads(m.group(1))
+    socket_errors = sum(result["socket_errors"].values())
+    result["errors"] = result["non2xx"] + socket_errors
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def measure(app: App, data_file: str, args, out_dir: str) -> dict:
+    """Warm-up, then the measured run with CPU and memory sampling."""
+    url, script = app.base, os.path.join(HERE, "mix.lua")
+    time.sleep(1)
+    idle = rss_kb(tree(app.proc.pid))
+    warmup = 2 if args.smoke else min(5, max(2, args.duration // 5))
+    say(f"{app.label}: warm-up {warmup} s")
+    wrk(url, script, [data_file], duration=warmup, connections=args.connections, threads=args.threads,
+        out_path=os.path.join(out_dir, f"wrk-{app.name}-warmup.txt"))  # fmt: skip
+    pids = tree(app.proc.pid)
+    sampler = Sampler(app.proc.pid)
+    say(f"{app.label}: {args.duration} s of the mix, {args.connections} connections, {args.threads} wrk threads")
+    before = cpu_ticks(pids)
+    sampler.start()
+    result = wrk(url, script, [data_file], duration=args.duration, connections=args.connections,
+                 threads=args.threads, out_path=os.path.join(out_dir, f"wrk-{app.name}.txt"))  # fmt: skip
+    peak = sampler.finish()
+    after = cpu_ticks(tree(app.proc.pid))
+    ticks = sum(after.get(pid, 0) - before.get(pid, 0) for pid in after)
+    cpu_s = ticks / CLK_TCK
+    result.update(
+        app=app.name,
+        processes=len(after),
+        workers=app.workers if app.name == "fastapi" else None,
+        cpu_seconds=cpu_s,
+        cpu_us_per_request=cpu_s * 1e6 / max(result["requests"], 1),
+        idle_rss_kb=idle,
+        peak_rss_kb=peak,
+        rss_samples=sampler.samples,
+    )
+    return result
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+def fmt_ms(us):
+    return f"{us / 1000:.2f} ms" if us < 100_000 else f"{us / 1000:.0f} ms"
+
+
+def fmt_mb(kb):
+    return f"{kb / 1024:.1f} MiB"
+
+
+def ratio(better, worse):
+    if not worse or not better:
+        return "—"
+    return f"{better / worse:.1f}×"
+
+
+def table(backend: str, t: dict, f: dict, args, binary_size) -> str:
+    rows = [
+        ("req/s", f"{t['rps']:,.0f}", f"{f['rps']:,.0f}", ratio(t["rps"], f["rps"])),
+        ("p50", fmt_ms(t["latency_us"]["p50"]), fmt_ms(f["latency_us"]["p50"]),
+         ratio(f["latency_us"]["p50"], t["latency_us"]["p50"])),
+        ("p99", fmt_ms(t["latency_us"]["p99"]), fmt_ms(f["latency_us"]["p99"]),
+         ratio(f["latency_us"]["p99"], t["latency_us"]["p99"])),
+        ("errors", f"{t['errors']}", f"{f['errors']}", "—"),
+        ("CPU µs/request", f"{t['cpu_us_per_request']:,.0f}", f"{f['cpu_us_per_request']:,.0f}",
+         ratio(f["cpu_us_per_request"], t["cpu_us_per_request"])),
+        ("idle RSS", fmt_mb(t["idle_rss_kb"]), fmt_mb(f["idle_rss_kb"]), ratio(f["idle_rss_kb"], t["idle_rss_kb"])),
+        ("peak RSS", fmt_mb(t["peak_rss_kb"]), fmt_mb(f["peak_rss_kb"]), ratio(f["peak_rss_kb"], t["peak_rss_kb"])),
+    ]  # fmt: skip
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    workers = f["workers"]
+    lines = [
+        f"### {name}: {args.duration} s of the mix, {args.connections} connections, {args.threads} wrk threads "
+        f"(FastAPI: {workers} uvicorn worker{'s' if workers != 1 else ''})",
+        "",
+        "| | Tally | FastAPI | ratio |",
+        "|---|---:|---:|---:|",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        "",
+        "ratio: how many times better Tally is (> 1: Tally is ahead). CPU and RSS count the server's "
+        "processes only (all uvicorn processes for FastAPI), not the database server.",
+    ]
+    if binary_size:
+        lines.append(f"Tally's binary: {binary_size / 2**20:.1f} MiB stripped.")
+    for r in (t, f):
+        if r["errors"]:
+            lines.append(f"{'Tally' if r is t else 'FastAPI'} errors by status: {r['statuses']}, sockets: {r['socket_errors']}")
+    return "\n".join(lines)
+
+
+def stripped_size(binary: str, work_dir: str) -> int | None:
+    if not shutil.which("strip"):
+        return None
+    out = os.path.join(work_dir, "tally.stripped")
+    if subprocess.run(["strip", "-o", out, binary], capture_output=True).returncode != 0:
+        return None
+    return os.path.getsize(out)
+
+
+# --- the modes ----------------------------------------------------------------------------------
+
+
+def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict, bool]:
+    out_dir = os.path.join(results_dir, backend)
+    os.makedirs(out_dir, exist_ok=True)
+    workers = args.workers or DEFAULT_WORKERS[backend]
+    say(f"{backend}: starting Tally and FastAPI ({workers} worker{'s' if workers != 1 else ''}), fresh databases")
+    tally = fastapi = None
+    try:
+        tally = App("tally", backend, out_dir, work_dir, token_key, args.tally_bin, None, args.admin_url)
+        fastapi = App("fastapi", backend, out_dir, work_dir, token_key, None, workers, args.admin_url)
+        say(f"{backend}: the shared scenario against both")
+        status = scenario.main(["compare", tally.base, tally.inbox, fastapi.base, fastapi.inbox])
+        if status != 0:
+            raise SystemExit(f"{backend}: the apps disagree on the shared scenario; no benchmark")
+        say(f"{backend}: seeding {USERS} users through the API (sign-in by e-mail, 3 accounts, movements)")
+        data = {}
+        for app in (tally, fastapi):
+            data[app.name] = os.path.join(out_dir, f"{app.name}-users.txt")
+            asyncio.run(seed(app, data[app.name], 5 if args.smoke else 20))
+        results = {}
+        for app in (tally, fastapi):
+            results[app.name] = measure(app, data[app.name], args, out_dir)
+            r = results[app.name]
+            say(
+                f"{app.label}: {r['rps']:,.0f} req/s, p50 {fmt_ms(r['latency_us']['p50'])}, "
+                f"p99 {fmt_ms(r['latency_us']['p99'])}, errors {r['errors']}, "
+                f"{r['cpu_us_per_request']:,.0f} µs CPU/request"
+            )
+    finally:
+        for app in (tally, fastapi):
+            if app is not None:
+                app.close()
+    size = stripped_size(args.tally_bin, work_dir)
+    md = table(backend, results["tally"], results["fastapi"], args, size)
+    ok = all(r["errors"] == 0 for r in results.values())
+    return md, {**results, "tally_binary_stripped_bytes": size}, ok
+
+
+SCALE_PERIOD = "from=2025-06-01T00%3A00%3A00Z&to=2025-07-01T00%3A00%3A00Z"
+
+
+def run_scale(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict, bool]:
+    n = args.scale
+    out_dir = os.path.join(results_dir, f"{backend}-scale-{n}")
+    os.makedirs(out_dir, exist_ok=True)
+    say(f"{backend}: starting Tally, fresh database")
+    tally = App("tally", backend, out_dir, work_dir, token_key, args.tally_bin, None, args.admin_url)
+    try:
+        token = asyncio.run(_scale_user(tally))
+        r = httpx.post(
+            f"{tally.base}/v1/accounts",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"name": "Scale", "kind": "checking", "currency": "EUR"},
+        )
+        r.raise_for_status()
+        account = r.json()["id"]
+        say(f"{backend}: seeding {n:,} movements through POST /v1/accounts/{{id}}/movements (wrk, 64 connections)")
+        started = time.monotonic()
+        state = {"done": 0, "threads_done": 0, "last": 0.0}
+        threads = 2
+
+        def progress(line, proc):
+            if line.startswith("seeded "):
+                state["done"] += int(line.split()[1])
+            elif line.startswith("thread done"):
+                state["done"] += int(line.split()[2])
+                state["threads_done"] += 1
+                if state["threads_done"] == threads:
+                    proc.send_signal(signal.SIGINT)
+            now = time.monotonic()
+            if now - state["last"] > 5 or state["threads_done"] == threads:
+                state["last"] = now
+                rate = state["done"] / max(now - started, 1e-6)
+                say(f"  {state['done']:,} / {n:,} movements ({rate:,.0f}/s)")
+
+        seeded = wrk(tally.base, os.path.join(HERE, "scale.lua"), ["seed", token, account, str(n), str(threads)],
+                     duration=24 * 3600, connections=64, threads=threads,
+                     out_path=os.path.join(out_dir, "wrk-seed.txt"), progress=progress)  # fmt: skip
+        created = int(seeded["statuses"].get("201", 0))
+        seconds = time.monotonic() - started
+        say(f"{backend}: {created:,} movements in {seconds:.0f} s ({created / seconds:,.0f}/s)")
+        if created != n:
+            raise SystemExit(f"seeding: {created} of {n} POSTs answered 201 (statuses {seeded['statuses']})")
+        base = f"/v1/accounts/{account}/movements"
+        queries = [
+            ("movements, first page (limit=50)", f"{base}?limit=50"),
+            ("movements, period + category (limit=50)", f"{base}?limit=50&{SCALE_PERIOD}&category=food"),
+            ("overview", "/v1/overview"),
+            ("overview, period", f"/v1/overview?{SCALE_PERIOD}"),
+        ]
+        duration = 10 if args.duration >= 10 else args.duration
+        rows = []
+        for i, (label, path) in enumerate(queries):
+            check = httpx.get(f"{tally.base}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=120)
+            if check.status_code != 200:
+                raise SystemExit(f"{label}: {check.status_code} {check.text[:300]}")
+            say(f"  {label}: {duration} s, 4 connections")
+            res = wrk(tally.base, os.path.join(HERE, "scale.lua"), ["get", token, path], duration=duration,
+                      connections=4, threads=1, out_path=os.path.join(out_dir, f"wrk-get-{i}.txt"))  # fmt: skip
+            res.update(label=label, path=path)
+            rows.append(res)
+    finally:
+        tally.close()
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    lines = [
+        f"### Tally on {name} with {n:,} movements in one account ({duration} s per query, 4 connections)",
+        "",
+        "| query | req/s | p50 | p99 | errors |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| `{r['label']}` | {r['rps']:,.0f} | {fmt_ms(r['latency_us']['p50'])} | "
+            f"{fmt_ms(r['latency_us']['p99'])} | {r['errors']} |"
+            for r in rows
+        ),
+        "",
+        f"Seeded {created:,} movements through the API in {seconds:.0f} s ({created / seconds:,.0f}/s). "
+        "Period: June 2025 of movements spread over 2025; category `food` is 1 in 8.",
+    ]
+    ok = all(r["errors"] == 0 for r in rows)
+    return "\n".join(lines), {"seed": seeded, "seed_seconds": seconds, "queries": rows}, ok
+
+
+async def _scale_user(app: App) -> str:
+    async with httpx.AsyncClient(base_url=app.base, timeout=30) as client:
+        return await sign_in(client, app.inbox, "scale@bench.example.com")
+
+
+def main():
+    global _admin_url
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tally-bin", required=True)
+    p.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    p.add_argument("--duration", type=int, default=30, help="seconds of measured load per app (default 30)")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--workers", type=int, default=None, help="uvicorn workers for FastAPI (default: per backend)")
+    p.add_argument("--smoke", action="store_true", help="10 s per app; fails on any error or disagreement")
+    p.add_argument("--scale", type=int, default=None, help="seed one Tally account with N movements and time queries")
+    p.add_argument("--results", default=os.path.join(ROOT, "bench-results"))
+    args = p.parse_args()
+    if args.smoke:
+        args.duration = 10
+    if args.duration < 1 or args.connections < args.threads:
+        p.error("need --duration >= 1 and --connections >= --threads")
+    args.admin_url = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    _admin_url = args.admin_url
+    signal.signal(signal.SIGTERM, _terminate)
+
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    mode = f"scale-{args.scale}" if args.scale else ("smoke" if args.smoke else "mix")
+    results_dir = os.path.join(args.results, f"{stamp}-{mode}")
+    os.makedirs(results_dir, exist_ok=True)
+    work_dir = tempfile.mkdtemp(prefix="tally-bench-")
+    token_key = secrets.token_hex(32)
+    tables, raw, ok = [], {}, True
+    try:
+        if "postgres" in backends:
+            asyncio.run(pg_admin("SELECT 1"))
+        for backend in backends:
+            if args.scale:
+                md, data, good = run_scale(backend, args, token_key, work_dir, results_dir)
+            else:
+                md, data, good = run_mix(backend, args, token_key, work_dir, results_dir)
+            tables.append(md)
+            raw[backend] = data
+            ok = ok and good
+            print("\n" + md + "\n", flush=True)
+    finally:
+        cleanup()
+        shutil.rmtree(work_dir, ignore_errors=True)
+    meta = {
+        "mode": mode,
+        "started": stamp,
+        "args": {k: v for k, v in vars(args).items() if k != "admin_url"},
+        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+    }
+    with open(os.path.join(results_dir, "results.json"), "w") as f:
+        json.dump({**meta, "results": raw}, f, indent=2, default=str)
+    with open(os.path.join(results_dir, "summary.md"), "w") as f:
+        f.write("\n\n".join(tables) + "\n")
+    say(f"results: {os.path.relpath(results_dir, ROOT)}/ (summary.md, results.json, wrk output, server logs)")
+    if not ok:
+        say("FAILED: some requests were errors (see the tables above)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        cleanup()
+        sys.exit(130)
