@@ -57,13 +57,18 @@ MOVEMENTS = [
 ]
 
 
-def instant(s: str) -> datetime:
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(timezone.utc)
+def instant(s: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:  # outside Python's years 1-9999
+        return None
 
 
 EXPLICIT_INSTANTS = {instant(t) for t, *_ in MOVEMENTS} | {
     instant("2026-02-01T08:15:00Z"),
     instant("2026-01-01T00:00:00Z"),
+    instant("2026-03-01T10:00:00Z"),
+    instant("2026-03-02T09:00:00.123456Z"),
 }
 
 
@@ -162,6 +167,8 @@ def scenario(r: Runner):
     resp = r.call("otp: unknown field", "POST", "/v1/auth/otp", body={"email": "a@example.com", "mail": 1}, expect=422)
     r.check(fields(resp) == [("mail", "unknown_field")], f"otp: unknown field {fields(resp)}")
     r.call("otp: no content type", "POST", "/v1/auth/otp", content='{"email": "a@example.com"}', expect=415)
+    resp = r.call("otp: double dot", "POST", "/v1/auth/otp", body={"email": "a..b@example.com"}, expect=422)
+    r.check(fields(resp) == [("email", "format")], f"otp: double dot {fields(resp)}")
 
     code = r.request_code("ana: otp", "Ana@Example.com")
     resp = r.call(
@@ -197,6 +204,12 @@ def scenario(r: Runner):
         r.call("carl: older code", "POST", "/v1/auth/token", body={"email": "carl@example.com", "code": first}, expect=401)
     r.call("carl: newest code", "POST", "/v1/auth/token", body={"email": "carl@example.com", "code": second}, expect=200)
 
+    # At most 5 codes per address and hour, then 429 with Retry-After.
+    for i in range(5):
+        r.call(f"erin: otp {i + 1}", "POST", "/v1/auth/otp", body={"email": "erin@example.com"}, expect=202)
+    resp = r.call("erin: sixth otp in the hour", "POST", "/v1/auth/otp", body={"email": "Erin@example.com"}, expect=429)
+    r.check(resp.headers.get("retry-after", "").isdigit(), "429 carries Retry-After in seconds")
+
     bob = r.sign_in("bob", "bob@example.com")
 
     # --- the token ---------------------------------------------------------------------
@@ -205,6 +218,7 @@ def scenario(r: Runner):
     resp = r.call("me: bad token", "GET", "/v1/me", token="v4.public.bm90IGEgdG9rZW4", expect=401)
     r.check("invalid_token" in resp.headers.get("www-authenticate", ""), "bad token: invalid_token challenge")
     r.call("me: not bearer", "GET", "/v1/me", headers={"Authorization": "Basic YW5hOnB3"}, expect=401)
+    r.call("me: trailing slash", "GET", "/v1/me/", token=ana, expect=200)
     resp = r.call("me: no accounts yet", "GET", "/v1/me", token=ana, expect=200)
     r.check(resp.json()["email"] == "ana@example.com" and resp.json()["accounts"] == [], "me: lower-case e-mail")
 
@@ -335,6 +349,55 @@ def scenario(r: Runner):
         m = resp.json()
         r.check(resp.headers.get("location") == f"{acc}/movements/{m['id']}", "movement: Location")
         r.check(instant(m["occurred_at"]) == instant(at), "movement: occurred_at kept")
+    # RFC 3339 exactly: lower-case t/z and long fractions (kept to the
+    # microsecond) are fine; ISO 8601 variants are not.
+    wallet_movements = f"/v1/accounts/{wallet['id']}/movements"
+    for label, at, status in (
+        ("lower-case t and z", "2026-03-01t10:00:00z", 201),
+        ("nanoseconds", "2026-03-02T10:00:00.123456789+01:00", 201),
+        ("offset without colon", "2026-03-03T10:00:00+0100", 422),
+        ("no seconds", "2026-03-04T10:00Z", 422),
+        ("space separator", "2026-03-05 10:00:00Z", 422),
+        ("not a date", "2026-02-30T10:00:00Z", 422),
+    ):
+        resp = r.call(
+            f"movement: occurred_at {label}",
+            "POST",
+            wallet_movements,
+            token=ana,
+            body={"amount": 1, "description": label, "occurred_at": at},
+            expect=status,
+        )
+        if status == 422:
+            r.check(fields(resp) == [("occurred_at", "format")], f"{label}: {fields(resp)}")
+    r.call(
+        "movement: duplicate key, the last wins",
+        "POST",
+        wallet_movements,
+        token=ana,
+        content='{"amount": 0, "amount": 2, "description": "dup"}',
+        headers=JSON,
+        expect=201,
+    )
+    r.call("movement: body null", "POST", wallet_movements, token=ana, content="null", headers=JSON, expect=422)
+    r.call(
+        "movement: JSON with charset",
+        "POST",
+        wallet_movements,
+        token=ana,
+        content='{"amount": 3, "description": "charset"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        expect=201,
+    )
+    r.call(
+        "movement: a +json type",
+        "POST",
+        wallet_movements,
+        token=ana,
+        content='{"amount": 4, "description": "vnd"}',
+        headers={"Content-Type": "application/vnd.api+json"},
+        expect=201,
+    )
     r.call(
         "movement: now, on the wallet",
         "POST",
@@ -532,6 +595,8 @@ class Normaliser:
             return self.text(re.sub(r"cursor=[A-Za-z0-9_-]+", "cursor=<cursor>", v))
         if name == "content-type":
             return v.split(";")[0].strip()
+        if name == "retry-after" and v.isdigit() and 3500 <= int(v) <= 3601:
+            return "<about an hour>"
         return self.text(v)
 
     def step(self, s: dict) -> dict:

@@ -81,7 +81,8 @@ async def lifespan(_app):
     await db.dispose()
 
 
-app = FastAPI(title="Tally (FastAPI peer)", version=VERSION, lifespan=lifespan)
+# No redirects for trailing slashes: RequestIds routes `/v1/me/` as `/v1/me`, as Rocket does.
+app = FastAPI(title="Tally (FastAPI peer)", version=VERSION, lifespan=lifespan, redirect_slashes=False)
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -89,7 +90,9 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 class RequestIds:
     """Pure ASGI middleware: every response carries `X-Request-Id` (a sane
     incoming one is kept), and an unexpected exception becomes a 500
-    problem that reveals nothing."""
+    problem that reveals nothing. Empty path segments (`/v1/me/`) are
+    ignored for routing, as Rocket ignores them; the path as sent stays in
+    `scope["tally_path"]` for `Link` headers and idempotency fingerprints."""
 
     def __init__(self, app):
         self.app = app
@@ -105,6 +108,10 @@ class RequestIds:
         if rid is None or not _SANE_ID.fullmatch(rid):
             rid = str(uuid7())
         scope["request_id"] = rid
+        path = scope["path"]
+        scope["tally_path"] = path
+        if path != "/" and (path.endswith("/") or "//" in path):
+            scope["path"] = "/" + "/".join(segment for segment in path.split("/") if segment)
         header = (b"x-request-id", rid.encode())
         started = False
 
@@ -636,7 +643,7 @@ async def movement_list(
         rows = rows[:n]
         last = rows[-1]
         next_cursor = cursors.encode(scope, position(last[5], last[0]))
-        link = next_link(request.scope["path"], request.scope["query_string"].decode("latin-1"), next_cursor)
+        link = next_link(request.scope["tally_path"], request.scope["query_string"].decode("latin-1"), next_cursor)
         headers = {"Link": f'<{link}>; rel="next"'}
     return json_response({"items": [movement_json(r) for r in rows], "next_cursor": next_cursor}, headers=headers)
 
@@ -679,7 +686,7 @@ async def movement_create(request: Request, user: UserId, account_id: str):
     t = now()
     ts = B.ts(t)
     uid, account = B.id(user), B.id(aid)
-    path = request.scope["path"]
+    path = request.scope["tally_path"]
     async with db.write.begin() as conn:
         await require_user(conn, user)
         if key is not None:

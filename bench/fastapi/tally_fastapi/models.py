@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from .currencies import CODES
@@ -27,7 +27,30 @@ def _email(value: str) -> str:
         raise PydanticCustomError("email", "must be an e-mail address")
     if not _USER.fullmatch(user) or not _DOMAIN.fullmatch(domain):
         raise PydanticCustomError("email", "must be an e-mail address")
+    # Tally's schema also checks `format: email`, whose local part is a dot-atom.
+    if user.startswith(".") or user.endswith(".") or ".." in user:
+        raise PydanticCustomError("format", "must be a valid email")
     return value
+
+
+# RFC 3339 `date-time` exactly, as Tally's schema checks it (`T`, seconds and a
+# `Z` or `±hh:mm` offset); Pydantic alone would accept ISO 8601 variants.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.(\d+))?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value):
+    if not isinstance(value, str):
+        return value  # strict: anything else is a type error
+    m = _RFC3339.fullmatch(value)
+    if m is None:
+        raise PydanticCustomError("format", "must be a valid date-time")
+    text = value.upper()
+    if m.group(1) is not None and len(m.group(1)) > 6:  # Tally keeps microseconds
+        text = text[: m.start(1) + 6] + text[m.end(1) :]
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PydanticCustomError("format", "must be a valid date-time") from None
 
 
 def _currency(value: str) -> str:
@@ -71,7 +94,7 @@ class MovementCreate(Body):
     amount: Annotated[Money, AfterValidator(_non_zero)]
     description: Annotated[str, Field(min_length=1, max_length=200)]
     category: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")] | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339)] | None = None
 
 
-__all__ = ["AccountCreate", "MovementCreate", "OtpRequest", "TokenRequest", "datetime"]
+__all__ = ["AccountCreate", "MovementCreate", "OtpRequest", "TokenRequest"]
