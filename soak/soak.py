@@ -49,9 +49,10 @@ RSS_GROWTH_BYTES = 20 * MIB  # ... and more than 20 MiB above it
 
 # --- what the client knows it created and deleted -----------------------------
 class User:
-    def __init__(self, email, token):
+    def __init__(self, email, token, anchor=False):
         self.email = email
         self.token = token
+        self.anchor = anchor  # never deleted, so its data piles up for the whole run
         self.accounts = {}  # id -> Account (live ones; a doomed account leaves at once)
         self.doomed = False  # DELETE /v1/me sent (or about to be)
 
@@ -68,6 +69,7 @@ class Account:
         self.movements = {}  # id -> Movement, newest last, bounded
         self.doomed = False  # DELETE /v1/accounts/{id} sent (or about to be)
         self.deletes = 0  # DELETE /v1/accounts/{id} requests sent
+        self.anchor = False  # a user's first EUR account: never deleted but with its user
 
     @property
     def gone(self):
@@ -227,7 +229,7 @@ class Soak:
         return r
 
     # --- sign-in and accounts -----------------------------------------------------
-    async def sign_in(self):
+    async def sign_in(self, anchor=False):
         n = self.next_n()
         email = f"soak-{self.run_id}-{n}@example.com"
         # Addresses compare case-insensitively: now and then ask with another case.
@@ -245,9 +247,11 @@ class Soak:
                             json_body={"email": email, "code": code})
         if r is None or r.status_code != 200:
             return None
-        user = User(email, r.json()["access_token"])
+        user = User(email, r.json()["access_token"], anchor)
         self.events["users signed in"] += 1
-        await asyncio.gather(*[self.create_account(user, c) for c in ("EUR", "EUR", "EUR", "USD")])
+        created = await asyncio.gather(*[self.create_account(user, c) for c in ("EUR", "EUR", "EUR", "USD")])
+        if created[0] is not None:
+            created[0].anchor = True
         return user
 
     async def create_account(self, user, currency):
@@ -502,7 +506,9 @@ class Soak:
         pair = self.pick_pair(u)
         if not pair:
             return
-        a, b = pair
+        a, b = pair if not pair[0].anchor else pair[::-1]
+        if a.anchor:
+            return
         # Its movements, and legs on the other account whose partner is on this one.
         victims = [m for m in a.movements.values() if not m.deleted]
         victims += [m for m in b.movements.values()
@@ -701,7 +707,7 @@ class Soak:
             if u is not None and not self.stop.is_set():
                 self.users.append(u)
             if len(self.users) > target:
-                victim = self.rng.choice(self.users[:-2])
+                victim = self.rng.choice([u for u in self.users[:-2] if not u.anchor] or self.users[:-2])
                 await self.guarded(self.me_storm(victim), "me_storm")
             try:
                 await asyncio.wait_for(self.stop.wait(), period)
@@ -734,7 +740,8 @@ class Soak:
         target = max(6, args.workers // 4)
         warmup = min(20.0, args.duration / 5)
         self.log(f"signing in {target} users through the e-mail flow")
-        first = await asyncio.gather(*[self.sign_in() for _ in range(target)])
+        # Half of them stay all along (as do their first accounts), so that data piles up.
+        first = await asyncio.gather(*[self.sign_in(anchor=i < target // 2) for i in range(target)])
         self.users.extend(u for u in first if u is not None)
         if not self.users:
             self.problems.append("no user could sign in")
@@ -991,8 +998,11 @@ class Soak:
                 return self.finish(0.0, None, None)
 
             self.phase = "checks"
-            sample = [a for u in self.users for a in u.accounts.values() if not a.gone]
-            sample = self.rng.sample(sample, min(20, len(sample)))
+            # The long-lived accounts, and others at random.
+            live = [a for u in self.users for a in u.accounts.values() if not a.gone]
+            anchors = [a for a in live if a.anchor and a.user.anchor]
+            others = [a for a in live if a not in anchors]
+            sample = anchors + self.rng.sample(others, max(0, min(len(others), 20 - len(anchors))))
             sabotage = None
             if os.environ.get("SOAK_SABOTAGE") == "1":
                 sabotage = sample[0].id if sample else None
@@ -1031,7 +1041,7 @@ class Soak:
             for line in self.details:
                 self.log(line)
             self.log(f"API: {api_facts['accounts']} accounts, {api_facts['movements']} movements over "
-                     f"{api_facts['pages']} pages: " + ("" if api_problems
+                     f"{api_facts['pages']} pages: " + (plural(len(api_problems), "problem") if api_problems
                                                         else "every balance is the sum of its listed movements"))
             for p in api_problems[:EXAMPLES]:
                 self.log(f"  {p}")
