@@ -39,6 +39,10 @@ import httpx
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import inbox  # noqa: E402  (e2e/inbox.py: reads sign-in codes from the SMTP sink's mails)
 
+# The operationIds of the served OpenAPI document that the soak calls.
+OPERATIONS = ("otp_create", "token_create", "me_view", "me_delete", "account_list", "account_create",
+              "account_view", "account_update", "account_delete", "movement_list", "movement_create",
+              "movement_view", "movement_delete", "transfer_create", "overview_view")
 MIB = 1024 * 1024
 EXAMPLES = 5  # examples kept per failure kind
 CATEGORIES = ["food", "rent", "salary", "fun", "travel", "health"]
@@ -166,10 +170,15 @@ class Soak:
         print(f"[{self.backend}] {msg}", flush=True)
 
     # --- failures -----------------------------------------------------------------
-    def fail(self, kind, example):
+    def fail(self, kind, example, key=None):
+        """Counts a failure; keeps the first examples (at most 2 per `key` when given)."""
         self.failure_counts[kind] += 1
-        if len(self.failures[kind]) < EXAMPLES:
-            self.failures[kind].append(example)
+        kept = self.failures[kind]
+        if key is not None:
+            if len(kept) < 2 * EXAMPLES and sum(ex.get("op") == key for ex in kept) < 2:
+                kept.append(example)
+        elif len(kept) < EXAMPLES:
+            kept.append(example)
 
     def violation(self, what, detail):
         self.fail("contract violation", {"what": what, "detail": detail})
@@ -215,7 +224,7 @@ class Soak:
 
         if st >= 500:
             self.fivexx_by_op[op] += 1
-            self.fail("5xx", example())
+            self.fail("5xx", example(), key=op)
         elif st not in self.documented.get(op, ()):
             self.fail("undocumented status", example())
         elif st not in allowed:
@@ -924,7 +933,7 @@ class Soak:
             if not n:
                 continue
             self.log(f"{kind}: {n}" + (f" (by operation: {dict(self.fivexx_by_op.most_common())})"
-                                       if kind == "5xx" else "") + f"; first {min(n, EXAMPLES)}:")
+                                       if kind == "5xx" else "") + "; examples:")
             for ex in self.failures[kind]:
                 self.log("  " + short(ex, 1500))
                 if kind == "5xx" and ex.get("request_id"):
@@ -993,6 +1002,10 @@ class Soak:
                 for method, op in ops.items():
                     if isinstance(op, dict) and "operationId" in op:
                         self.documented[op["operationId"]] = {int(s) for s in op["responses"] if s.isdigit()}
+            missing = sorted(set(OPERATIONS) - set(self.documented))
+            if missing:
+                self.problems.append(f"the served /openapi.json lacks the operations {', '.join(missing)}")
+                return self.finish(0.0, None, None)
             elapsed = await self.load()
             if elapsed == 0.0:
                 return self.finish(0.0, None, None)
