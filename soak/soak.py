@@ -36,6 +36,7 @@ import uuid
 
 import httpx
 
+sys.dont_write_bytecode = True  # no __pycache__ left in e2e/
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import inbox  # noqa: E402  (e2e/inbox.py: reads sign-in codes from the SMTP sink's mails)
 
