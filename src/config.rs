@@ -25,7 +25,20 @@ pub struct Settings {
     pub auto_migrate: bool,
     /// Lambda mode: a small, lazily connecting pool.
     pub lambda: bool,
+    /// Sign-in requests per client address and hour; 0 turns the limit off.
+    pub signin_limit_per_ip: u32,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Prefix` are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins a browser may call the API from; empty means no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Serve `GET /metrics`.
+    pub metrics: bool,
 }
+
+/// The default per-address sign-in limit: 30 sign-ins an hour (a code asked
+/// for and tried), which a household or an office behind one address does
+/// not reach, and a script does at once.
+pub const SIGNIN_LIMIT_PER_IP: u32 = 60;
 
 /// The Ed25519 seed that signs access tokens.
 #[derive(Clone)]
@@ -74,6 +87,10 @@ struct Raw {
     token_key: Option<String>,
     token_ttl: Option<u64>,
     auto_migrate: Option<bool>,
+    signin_limit_per_ip: Option<u32>,
+    trusted_proxies: Option<String>,
+    cors_origins: Option<String>,
+    metrics: Option<bool>,
 }
 
 impl Settings {
@@ -147,6 +164,19 @@ impl Settings {
             None => Duration::from_secs(3600),
         };
 
+        let trusted_proxies = raw
+            .trusted_proxies
+            .as_deref()
+            .map(parse_proxies)
+            .transpose()?
+            .unwrap_or_default();
+        let cors_origins = raw
+            .cors_origins
+            .as_deref()
+            .map(parse_origins)
+            .transpose()?
+            .unwrap_or_default();
+
         let mut figment = figment.merge(Serialized::default(
             &format!("databases.{DB_NAME}.url"),
             &database_url,
@@ -175,6 +205,11 @@ impl Settings {
             // On Lambda, migrating is a deliberate step (`tally migrate`), not every cold start's.
             auto_migrate: raw.auto_migrate.unwrap_or(!lambda),
             lambda,
+            signin_limit_per_ip: raw.signin_limit_per_ip.unwrap_or(SIGNIN_LIMIT_PER_IP),
+            trusted_proxies,
+            cors_origins,
+            // On Lambda there is no process to scrape: CloudWatch reads the logs.
+            metrics: raw.metrics.unwrap_or(!lambda),
         })
     }
 }
@@ -187,6 +222,10 @@ fn variable_of(e: &rocket::figment::Error) -> &'static str {
         Some("token_key") => "TALLY_TOKEN_KEY",
         Some("token_ttl") => "TALLY_TOKEN_TTL",
         Some("auto_migrate") => "TALLY_AUTO_MIGRATE",
+        Some("signin_limit_per_ip") => "TALLY_SIGNIN_LIMIT_PER_IP",
+        Some("trusted_proxies") => "TALLY_TRUSTED_PROXIES",
+        Some("cors_origins") => "TALLY_CORS_ORIGINS",
+        Some("metrics") => "TALLY_METRICS",
         _ => "configuration",
     }
 }
@@ -200,6 +239,44 @@ fn parse_seed(hex_key: &str) -> Result<[u8; 32], ConfigError> {
         )
     })?;
     Ok(seed)
+}
+
+/// `10.0.0.0/8, 192.168.1.1`: networks or single addresses, comma-separated.
+pub fn parse_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    bad(
+                        "TALLY_TRUSTED_PROXIES",
+                        format!("`{s}` is not an IP address or network"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// `https://app.example.com, http://localhost:5173`: exact origins, comma-separated.
+pub fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let url = url::Url::parse(s)
+                .map_err(|_| bad("TALLY_CORS_ORIGINS", format!("`{s}` is not an origin")))?;
+            let origin = url.origin().ascii_serialization();
+            if origin == "null" || origin != s.trim_end_matches('/') {
+                return Err(bad(
+                    "TALLY_CORS_ORIGINS",
+                    format!("`{s}` is not an origin (scheme://host[:port], no path)"),
+                ));
+            }
+            Ok(origin)
+        })
+        .collect()
 }
 
 /// `smtp://user:pass@host:port` (plain), `?tls=starttls`, or `smtps://` (implicit TLS).
@@ -297,6 +374,28 @@ mod tests {
         ] {
             let err = parse_smtp_url(url).expect_err(why);
             assert_eq!(err.variable, "TALLY_SMTP_URL", "{why}");
+        }
+    }
+
+    #[test]
+    fn proxies_and_origins_parse_or_name_their_variable() {
+        let proxies = parse_proxies("10.0.0.0/8, 192.168.1.1 ,").unwrap();
+        assert_eq!(proxies.len(), 2);
+        assert!(proxies[1].contains(&"192.168.1.1".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(
+            parse_proxies("10.0.0.0/33").unwrap_err().variable,
+            "TALLY_TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            parse_origins("https://app.example.com, http://localhost:5173/").unwrap(),
+            vec!["https://app.example.com", "http://localhost:5173"]
+        );
+        for bad in ["app.example.com", "https://x.io/path", "*"] {
+            assert_eq!(
+                parse_origins(bad).unwrap_err().variable,
+                "TALLY_CORS_ORIGINS",
+                "{bad}"
+            );
         }
     }
 

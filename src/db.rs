@@ -1,14 +1,16 @@
 //! The pool: one of two native sqlx pools, chosen at run time by `DATABASE_URL`,
-//! behind rocket_db_pools' `Pool` trait (see docs/decisions.md for why not `Any`).
+//! behind rocket_db_pools' `Pool` trait (see docs/decisions.md for why not `Any`),
+//! and the write transaction every feature uses, retried when the database
+//! asks for it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
-use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -17,7 +19,6 @@ use sqlx::sqlite::{
 
 /// Runs `$body` once per backend with `$p` bound to that backend's native pool,
 /// so the same SQL text compiles against both drivers and keeps their native types.
-#[macro_export]
 macro_rules! with_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
         match $pool {
@@ -26,10 +27,10 @@ macro_rules! with_pool {
         }
     };
 }
+pub(crate) use with_pool;
 
 /// Runs `$body` with `$c` bound to the open transaction (`&mut sqlx::Transaction`
 /// of the backend): queries take `&mut **$c`.
-#[macro_export]
 macro_rules! with_tx {
     ($tx:expr, |$c:ident| $body:expr) => {
         match $tx {
@@ -38,12 +39,14 @@ macro_rules! with_tx {
         }
     };
 }
+pub(crate) use with_tx;
 
 /// The application's database, a Rocket resource (`&Db` is a request guard).
 #[derive(Database)]
 #[database("tally")]
 pub struct Db(Pool);
 
+#[derive(Clone)]
 pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -54,6 +57,34 @@ pub enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
+
+/// The work of one transaction: it gets the transaction and the input, and may
+/// run more than once (see [`Pool::transaction`]).
+pub type Work<'t, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
+
+/// Errors that say "the same transaction may well succeed if run again":
+/// a deadlock or serialization failure on PostgreSQL, a busy SQLite.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for sqlx::Error {
+    fn is_transient(&self) -> bool {
+        let Some(e) = self.as_database_error() else {
+            return false;
+        };
+        matches!(
+            e.code().as_deref(),
+            // PostgreSQL: serialization_failure, deadlock_detected.
+            Some("40001" | "40P01")
+            // SQLite: SQLITE_BUSY, SQLITE_LOCKED and their extended codes.
+            | Some("5" | "6" | "261" | "517" | "262")
+        )
+    }
+}
+
+/// How many times a transaction runs before a transient failure is reported.
+pub const ATTEMPTS: u32 = 5;
 
 impl Tx {
     /// Serialises this transaction with every other one that locks `key`.
@@ -191,12 +222,51 @@ impl Pool {
 
     /// Starts a write transaction. SQLite takes its write lock up front
     /// (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading a read
-    /// lock; PostgreSQL relies on row locks and `Tx::lock_key`.
+    /// lock; PostgreSQL relies on row locks taken in one order (see `ledger`).
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Runs `work` in a write transaction and commits it. When the database
+    /// reports a transient failure (a deadlock, a serialization failure, a
+    /// busy SQLite) the transaction is rolled back and run again, at most
+    /// [`ATTEMPTS`] times, after a short random pause. Any other error rolls
+    /// back and is returned as it is.
+    ///
+    /// `work` is a closure that returns its future boxed, so that it can
+    /// borrow both the transaction and `input` for as long as it runs:
+    /// `db.transaction(&body, |tx, body| Box::pin(async move { … }))`.
+    pub async fn transaction<I, T, E, F>(&self, input: &I, work: F) -> Result<T, E>
+    where
+        I: Sync + ?Sized,
+        E: From<sqlx::Error> + Transient,
+        F: for<'t> Fn(&'t mut Tx, &'t I) -> Work<'t, T, E>,
+    {
+        let mut attempt = 1;
+        loop {
+            let outcome: Result<T, E> = async {
+                let mut tx = self.begin_write().await?;
+                let value = work(&mut tx, input).await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match outcome {
+                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                    tracing::info!(
+                        attempt,
+                        "transient database failure; running the transaction again"
+                    );
+                    let pause = rand::random::<u64>() % (10 * u64::from(attempt)) + 1;
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Answers whether the database responds at all.
@@ -234,15 +304,5 @@ pub async fn run_migrations(rocket: Rocket<Build>) -> rocket::fairing::Result {
             tracing::error!(error = %e, "database migrations failed");
             Err(rocket)
         }
-    }
-}
-
-impl<'r> OpenApiFromRequest<'r> for &'r Db {
-    fn from_request_input(
-        _gen: &mut OpenApiGenerator,
-        _name: String,
-        _required: bool,
-    ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(RequestHeaderInput::None)
     }
 }

@@ -1,4 +1,4 @@
-//! One error type, one status mapping, rendered as RFC 9457 problem details.
+//! One error type, one status table, rendered as RFC 9457 problem details.
 //! Request guards that fail stash their `ApiError` in the request so the
 //! catcher (which never sees a guard's error value) renders the same body.
 
@@ -9,13 +9,113 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::{Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::{catch, catchers, Catcher};
-use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::Responses;
-use rocket_okapi::response::OpenApiResponderInner;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::db::Transient;
 use crate::telemetry::RequestId;
+
+/// An error status Tally answers with: the problem's `title` and the shared
+/// response the OpenAPI document names `name`.
+pub struct Shared {
+    pub code: u16,
+    pub name: &'static str,
+    /// The RFC 9110 reason phrase.
+    pub title: &'static str,
+    pub description: &'static str,
+}
+
+/// Every error status, once: the problem bodies and the document both read it.
+pub const STATUSES: &[Shared] = &[
+    Shared {
+        code: 400,
+        name: "BadRequest",
+        title: "Bad Request",
+        description: "Malformed JSON, or a parameter that does not parse.",
+    },
+    Shared {
+        code: 401,
+        name: "Unauthorized",
+        title: "Unauthorized",
+        description: "Missing, malformed, tampered or expired token, or a wrong sign-in code.",
+    },
+    Shared {
+        code: 404,
+        name: "NotFound",
+        title: "Not Found",
+        description: "No such resource, or not yours.",
+    },
+    Shared {
+        code: 405,
+        name: "MethodNotAllowed",
+        title: "Method Not Allowed",
+        description: "The path exists but not with this method; `Allow` lists the methods it has.",
+    },
+    Shared {
+        code: 409,
+        name: "Conflict",
+        title: "Conflict",
+        description: "`Idempotency-Key` reused with a different request.",
+    },
+    Shared {
+        code: 412,
+        name: "PreconditionFailed",
+        title: "Precondition Failed",
+        description: "`If-Match` does not match the current `ETag`.",
+    },
+    Shared {
+        code: 413,
+        name: "PayloadTooLarge",
+        title: "Content Too Large",
+        description: "The request body is over 64 KiB.",
+    },
+    Shared {
+        code: 415,
+        name: "UnsupportedMediaType",
+        title: "Unsupported Media Type",
+        description: "The request body is not `application/json`.",
+    },
+    Shared {
+        code: 422,
+        name: "UnprocessableContent",
+        title: "Unprocessable Content",
+        description: "Well-formed JSON that breaks a rule; `errors` lists every invalid field.",
+    },
+    Shared {
+        code: 429,
+        name: "TooManyRequests",
+        title: "Too Many Requests",
+        description: "Rate limit hit; `Retry-After` says how many seconds to wait.",
+    },
+    Shared {
+        code: 500,
+        name: "InternalServerError",
+        title: "Internal Server Error",
+        description: "Something unexpected; the cause is logged under `request_id`.",
+    },
+    Shared {
+        code: 503,
+        name: "ServiceUnavailable",
+        title: "Service Unavailable",
+        description: "The database does not answer, or stayed too busy to finish the request.",
+    },
+];
+
+/// The table's entry for `code`, if Tally documents it.
+pub fn shared(code: u16) -> Option<&'static Shared> {
+    STATUSES.iter().find(|s| s.code == code)
+}
+
+/// The RFC 9110 reason phrase of `status`.
+pub fn title(status: Status) -> &'static str {
+    shared(status.code)
+        .map(|s| s.title)
+        .or_else(|| status.reason())
+        .unwrap_or("Error")
+}
+
+/// How many field errors a 422 lists at most; `detail` gives the total.
+pub const MAX_FIELD_ERRORS: usize = 100;
 
 /// An RFC 9457 problem details object.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -32,7 +132,7 @@ pub struct Problem {
     pub detail: String,
     /// The `X-Request-Id` of this exchange; quote it when reporting a problem.
     pub request_id: String,
-    /// Every invalid field found in the request (422 only).
+    /// The invalid fields found in the request (422 only), at most 100.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
     /// `unavailable` when `/health` cannot reach the database (503 only).
@@ -57,7 +157,7 @@ pub struct FieldError {
     /// The field's name; nested fields are joined with dots (`items.0.name`).
     pub field: String,
     /// A stable, machine-readable code: `required`, `unknown_field`, `type`,
-    /// `length`, `range`, `pattern`, `format`, `email`, `currency`, …
+    /// `length`, `range`, `pattern`, `format`, `email`, `currency`, `control`, …
     pub code: String,
     /// What the field must be, for a person to read.
     pub message: String,
@@ -97,8 +197,9 @@ pub enum ApiError {
     PayloadTooLarge(u64),
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
-    #[error("{} invalid", count(.0.len()))]
-    Unprocessable(Vec<FieldError>),
+    /// The invalid fields (at most [`MAX_FIELD_ERRORS`]) and how many there were.
+    #[error("{}", count(*.1))]
+    Unprocessable(Vec<FieldError>, usize),
     #[error("{detail}")]
     TooManyRequests {
         detail: &'static str,
@@ -106,6 +207,8 @@ pub enum ApiError {
     },
     #[error("the database does not answer")]
     DatabaseUnavailable,
+    #[error("the database stayed too busy to finish the request; try again")]
+    DatabaseBusy,
     /// Any status Rocket produces on its own, with a generic detail.
     #[error("{1}")]
     Status(Status, &'static str),
@@ -115,8 +218,11 @@ pub enum ApiError {
 
 fn count(n: usize) -> String {
     match n {
-        1 => "1 field is".to_owned(),
-        n => format!("{n} fields are"),
+        1 => "1 field is invalid".to_owned(),
+        n if n > MAX_FIELD_ERRORS => {
+            format!("{n} fields are invalid; the first {MAX_FIELD_ERRORS} are listed")
+        }
+        n => format!("{n} fields are invalid"),
     }
 }
 
@@ -127,7 +233,15 @@ impl ApiError {
 
     /// One invalid field.
     pub fn field(field: &str, code: &str, message: &str) -> Self {
-        ApiError::Unprocessable(vec![FieldError::new(field, code, message)])
+        ApiError::invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    /// A 422 listing `errors` in field order, cut to [`MAX_FIELD_ERRORS`].
+    pub fn invalid(mut errors: Vec<FieldError>) -> Self {
+        let total = errors.len();
+        errors.sort_by(|a, b| a.field.cmp(&b.field));
+        errors.truncate(MAX_FIELD_ERRORS);
+        ApiError::Unprocessable(errors, total)
     }
 
     pub fn status(&self) -> Status {
@@ -139,9 +253,9 @@ impl ApiError {
             ApiError::PreconditionFailed => Status::PreconditionFailed,
             ApiError::PayloadTooLarge(_) => Status::PayloadTooLarge,
             ApiError::UnsupportedMediaType => Status::UnsupportedMediaType,
-            ApiError::Unprocessable(_) => Status::UnprocessableEntity,
+            ApiError::Unprocessable(..) => Status::UnprocessableEntity,
             ApiError::TooManyRequests { .. } => Status::TooManyRequests,
-            ApiError::DatabaseUnavailable => Status::ServiceUnavailable,
+            ApiError::DatabaseUnavailable | ApiError::DatabaseBusy => Status::ServiceUnavailable,
             ApiError::Status(status, _) => *status,
             ApiError::Internal(_) => Status::InternalServerError,
         }
@@ -185,19 +299,18 @@ impl ApiError {
 
     fn into_problem(self, request_id: &str) -> Problem {
         let status = self.status();
-        let title = status.reason().unwrap_or("Error");
         let detail = match &self {
             ApiError::Internal(_) => "an unexpected error happened; it has been logged".to_owned(),
             other => other.to_string(),
         };
         let (errors, database) = match self {
-            ApiError::Unprocessable(errors) => (Some(errors), None),
+            ApiError::Unprocessable(errors, _) => (Some(errors), None),
             ApiError::DatabaseUnavailable => (None, Some("unavailable")),
             _ => (None, None),
         };
         Problem {
             kind: "about:blank",
-            title,
+            title: title(status),
             status: status.code,
             detail,
             request_id: request_id.to_owned(),
@@ -209,7 +322,35 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(Box::new(e))
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %e, "the database does not answer");
+                ApiError::DatabaseUnavailable
+            }
+            e => ApiError::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl Transient for ApiError {
+    fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Internal(e) => e
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(Transient::is_transient),
+            _ => false,
+        }
+    }
+}
+
+/// A transient failure that outlived every retry is the database being busy,
+/// not a bug: 503, never 500.
+pub fn settle(e: ApiError) -> ApiError {
+    if e.is_transient() {
+        tracing::warn!(error = ?e, "a transaction failed transiently on every attempt");
+        ApiError::DatabaseBusy
+    } else {
+        e
     }
 }
 
@@ -218,11 +359,12 @@ struct Stash(Mutex<Option<ApiError>>);
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let request_id = RequestId::of(req);
-        if let ApiError::Internal(cause) = &self {
+        let this = settle(self);
+        if let ApiError::Internal(cause) = &this {
             tracing::error!(request_id, error = %cause, source = ?cause.source(), "internal error");
         }
         let mut response = Response::build();
-        match &self {
+        match &this {
             ApiError::Unauthorized { invalid_token, .. } => {
                 response.header(Header::new(
                     "WWW-Authenticate",
@@ -236,6 +378,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
             ApiError::TooManyRequests { retry_after, .. } => {
                 response.header(Header::new("Retry-After", retry_after.to_string()));
             }
+            ApiError::DatabaseBusy => {
+                response.header(Header::new("Retry-After", "1"));
+            }
             _ => {}
         }
         // Rocket answers a request it cannot parse (e.g. an unknown method)
@@ -244,7 +389,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
             crate::telemetry::REQUEST_ID_HEADER,
             request_id.to_owned(),
         ));
-        let problem = self.into_problem(request_id);
+        let problem = this.into_problem(request_id);
         let body = serde_json::to_vec(&problem).map_err(|_| Status::InternalServerError)?;
         response
             .status(Status::new(problem.status))
@@ -254,12 +399,30 @@ impl<'r> Responder<'r, 'static> for ApiError {
     }
 }
 
-/// Error responses are added by `docs::finish`, from each operation's shape
-/// (body, parameters, security) and its feature's extra statuses: rocket_okapi
-/// cannot merge the shared `$ref` responses here.
-impl OpenApiResponderInner for ApiError {
-    fn responses(_gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
-        Ok(Responses::default())
+pub type ApiResult<T, E = ApiError> = Result<T, E>;
+
+/// A handler's error that the OpenAPI document shows as status `S`, for a
+/// rule of the handler's own (a wrong sign-in code, an account named in the
+/// body) that no guard, body or path parameter already declares:
+/// `ApiResult<Json<T>, Fails<404>>`.
+#[derive(Debug)]
+pub struct Fails<const S: u16>(pub ApiError);
+
+impl<const S: u16> From<ApiError> for Fails<S> {
+    fn from(e: ApiError) -> Self {
+        Fails(e)
+    }
+}
+
+impl<const S: u16> From<sqlx::Error> for Fails<S> {
+    fn from(e: sqlx::Error) -> Self {
+        Fails(e.into())
+    }
+}
+
+impl<'r, const S: u16> Responder<'r, 'static> for Fails<S> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        self.0.respond_to(req)
     }
 }
 
@@ -287,4 +450,59 @@ pub fn catchers() -> Vec<Catcher> {
     catchers![problem]
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_rfc_9110_reason_phrases() {
+        assert_eq!(title(Status::UnprocessableEntity), "Unprocessable Content");
+        assert_eq!(title(Status::PayloadTooLarge), "Content Too Large");
+        assert_eq!(title(Status::NotFound), "Not Found");
+        assert_eq!(title(Status::ImATeapot), "I'm a teapot");
+    }
+
+    #[test]
+    fn every_status_of_the_error_type_is_in_the_table() {
+        let errors = [
+            ApiError::BadRequest(String::new()),
+            ApiError::Unauthorized {
+                detail: "",
+                invalid_token: false,
+            },
+            ApiError::NotFound(""),
+            ApiError::Conflict(""),
+            ApiError::PreconditionFailed,
+            ApiError::PayloadTooLarge(1),
+            ApiError::UnsupportedMediaType,
+            ApiError::invalid(vec![]),
+            ApiError::TooManyRequests {
+                detail: "",
+                retry_after: 1,
+            },
+            ApiError::DatabaseUnavailable,
+            ApiError::DatabaseBusy,
+            ApiError::internal("x"),
+        ];
+        for e in errors {
+            assert!(shared(e.status().code).is_some(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_422_lists_at_most_100_fields_and_counts_them_all() {
+        let many = (0..250)
+            .map(|i| FieldError::new(format!("f{i:03}"), "unknown_field", "x"))
+            .collect();
+        let e = ApiError::invalid(many);
+        assert_eq!(
+            e.to_string(),
+            "250 fields are invalid; the first 100 are listed"
+        );
+        let ApiError::Unprocessable(listed, total) = e else {
+            unreachable!()
+        };
+        assert_eq!((listed.len(), total), (100, 250));
+        assert_eq!(listed[0].field, "f000");
+    }
+}

@@ -14,12 +14,13 @@ use lambda_http::{http, Adapter, Body, LambdaEvent, Request, RequestExt, Service
 use rocket::http::{Header, Method};
 use rocket::local::asynchronous::Client;
 
-use crate::docs::PREFIX_HEADER;
-use crate::Settings;
+use rocket::{Build, Rocket};
 
-/// Serves Lambda events until the runtime stops.
-pub async fn run(settings: Settings) -> Result<(), lambda_http::Error> {
-    let client = Arc::new(client(settings).await?);
+use crate::http::PREFIX_HEADER;
+
+/// Serves Lambda events with `app` (from `tally::rocket`) until the runtime stops.
+pub async fn run(app: Rocket<Build>) -> Result<(), lambda_http::Error> {
+    let client = Arc::new(client(app).await?);
     let adapter = Adapter::from(lambda_http::service_fn(move |req| {
         let client = client.clone();
         async move { Ok::<_, std::convert::Infallible>(dispatch(&client, req).await) }
@@ -60,8 +61,8 @@ where
 }
 
 /// The Rocket instance behind the adapter, ignited once per cold start.
-pub async fn client(settings: Settings) -> Result<Client, rocket::Error> {
-    Client::untracked(crate::rocket(settings)).await
+pub async fn client(app: Rocket<Build>) -> Result<Client, rocket::Error> {
+    Client::untracked(app).await
 }
 
 /// One HTTP request from lambda_http, through Rocket, back to lambda_http.

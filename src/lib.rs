@@ -1,27 +1,45 @@
 //! Tally: a personal-finance REST API on Rocket, documented by its own code.
 //!
 //! [`rocket`] builds the one application that the server, the Lambda adapter,
-//! the tests and `tally openapi` all use.
+//! the tests and `tally openapi` all use. The modules, from the bottom up
+//! (each uses only those above it in this list):
+//!
+//! - `telemetry`, `config`, `db`: logs and request ids, settings, the pool
+//!   and its transactions;
+//! - `error`, `spec`: the one error type with its status table, and the
+//!   pieces the OpenAPI document is made of;
+//! - `domain`: input parsed once into types that cannot hold a bad value;
+//! - `http`: the body guard, query parameters, cursors, links, responses;
+//! - `ledger`, `idempotency`: the money invariant, and safe retries;
+//! - the features, each a folder with one door (`mod.rs`): `auth`, `health`,
+//!   `accounts`, `movements`, `transfers`, `overview`, `profile`;
+//! - `docs`, `maintenance`, `lambda`: the document and its UIs, the purge of
+//!   expired rows, and the Lambda adapter.
+
+pub mod config;
+pub mod db;
+pub mod telemetry;
+
+pub mod error;
+pub mod spec;
+
+pub mod domain;
+pub mod http;
+
+pub mod idempotency;
+pub mod ledger;
 
 pub mod accounts;
 pub mod auth;
-pub mod config;
-pub mod db;
-pub mod docs;
-pub mod error;
 pub mod health;
-pub mod idempotency;
-pub mod json;
-pub mod lambda;
-pub mod money;
 pub mod movements;
 pub mod overview;
-pub mod page;
 pub mod profile;
-pub mod reply;
-pub mod telemetry;
-pub mod time;
 pub mod transfers;
+
+pub mod docs;
+pub mod lambda;
+pub mod maintenance;
 
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket, Route};
@@ -85,11 +103,17 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
                 }
             }
         }))
+        .attach(maintenance::Maintenance::new(settings.lambda))
         .manage(auth::token::Tokens::new(
             &settings.token_key,
             settings.token_ttl,
         ))
-        .manage(page::Cursors::new(&settings.token_key.seed))
+        .manage(auth::PerClient(settings.signin_limit_per_ip))
+        .manage(http::Network {
+            trusted: settings.trusted_proxies.clone(),
+            lambda: settings.lambda,
+        })
+        .manage(http::Cursors::new(&settings.token_key.seed))
         .manage(docs::Spec { json, document })
         .mount("/", docs::routes())
         .mount("/swagger-ui/", docs::swagger_ui())

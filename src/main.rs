@@ -57,7 +57,7 @@ fn serve_lambda(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(tally::lambda::run(settings)) {
+    match runtime.block_on(tally::lambda::run(tally::rocket(settings))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally: lambda: {e}");

@@ -2,8 +2,16 @@
 
 mod model;
 mod routes;
-pub(crate) mod store;
+mod store;
 
-pub(crate) use model::account_example;
-pub use model::{Account, AccountKind};
+pub use model::{account_example, Account, AccountKind};
 pub use routes::routes_and_spec;
+
+use uuid::Uuid;
+
+use crate::db::Pool;
+
+/// Every account of `user`, newest first.
+pub async fn of_user(pool: &Pool, user: Uuid) -> Result<Vec<Account>, sqlx::Error> {
+    store::all(pool, user).await
+}

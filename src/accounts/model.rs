@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use validator::{Validate, ValidationError};
 
-use crate::money;
+use crate::domain::{Currency, Opening, Text};
+use crate::http::Versioned;
 
 /// What an account is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -29,24 +29,13 @@ impl AccountKind {
             AccountKind::Other => "other",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "checking" => AccountKind::Checking,
-            "savings" => AccountKind::Savings,
-            "credit_card" => AccountKind::CreditCard,
-            "cash" => AccountKind::Cash,
-            "investment" => AccountKind::Investment,
-            "other" => AccountKind::Other,
-            _ => return None,
-        })
-    }
 }
 
 impl TryFrom<String> for AccountKind {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        AccountKind::parse(&s).ok_or_else(|| format!("unknown account kind {s}"))
+        serde_json::from_value(serde_json::Value::String(s))
+            .map_err(|e| format!("unknown account kind: {e}"))
     }
 }
 
@@ -72,14 +61,13 @@ pub struct Account {
     pub version: i64,
 }
 
-impl Account {
-    /// A strong validator that changes whenever any field changes.
-    pub fn etag(&self) -> String {
+impl Versioned for Account {
+    fn etag(&self) -> String {
         format!("\"{}-{}\"", self.id.simple(), self.version)
     }
 }
 
-pub(crate) fn account_example() -> serde_json::Value {
+pub fn account_example() -> serde_json::Value {
     serde_json::json!({
         "id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
         "name": "Everyday",
@@ -92,23 +80,19 @@ pub(crate) fn account_example() -> serde_json::Value {
 }
 
 /// A new account.
-#[derive(Debug, Serialize, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = "create_example")]
 pub struct AccountCreate {
     /// 1 to 100 characters.
-    #[validate(length(min = 1, max = 100))]
-    pub name: String,
+    pub name: Text<1, 100>,
     pub kind: AccountKind,
-    /// ISO 4217 alphabetic code in upper case, e.g. `EUR`; fixed for the account's life.
-    #[validate(custom(function = "money::iso_currency"))]
-    #[schemars(schema_with = "money::currency_schema")]
-    pub currency: String,
+    /// Fixed for the account's life.
+    pub currency: Currency,
     /// Recorded as the account's first movement (category `opening_balance`) when not 0;
-    /// may be negative. Minor units.
-    #[validate(range(min = -1_000_000_000_000_000_i64, max = 1_000_000_000_000_000_i64))]
+    /// may be negative. Minor units, |amount| ≤ 10^15.
     #[serde(default)]
-    pub opening_balance: i64,
+    pub opening_balance: Opening,
 }
 
 fn create_example() -> serde_json::Value {
@@ -116,19 +100,17 @@ fn create_example() -> serde_json::Value {
 }
 
 /// Changes to an account; at least one field. The currency cannot change.
-#[derive(Debug, Serialize, Deserialize, Validate)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[validate(schema(function = "not_empty"))]
 pub struct AccountUpdate {
-    #[validate(length(min = 1, max = 100))]
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Text<1, 100>>,
     #[serde(default)]
     pub kind: Option<AccountKind>,
 }
 
 /// Written by hand because the derive cannot say "at least one field" nor
-/// "absent but never null"; `not_empty` and the field rules check the same.
+/// "absent but never null".
 impl JsonSchema for AccountUpdate {
     fn schema_name() -> String {
         "AccountUpdate".to_owned()
@@ -136,25 +118,16 @@ impl JsonSchema for AccountUpdate {
 
     fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
         let kind = serde_json::to_value(gen.subschema_for::<AccountKind>()).expect("a schema");
+        let mut name = serde_json::to_value(gen.subschema_for::<Text<1, 100>>()).expect("a schema");
+        name["description"] = "1 to 100 characters.".into();
         serde_json::from_value(serde_json::json!({
             "description": "Changes to an account; at least one field. The currency cannot change.",
             "type": "object",
             "minProperties": 1,
             "additionalProperties": false,
-            "properties": {
-                "name": {"description": "1 to 100 characters.", "type": "string", "minLength": 1, "maxLength": 100},
-                "kind": kind,
-            },
+            "properties": {"name": name, "kind": kind},
             "examples": [{"name": "Household"}],
         }))
         .expect("a schema")
     }
-}
-
-fn not_empty(update: &AccountUpdate) -> Result<(), ValidationError> {
-    if update.name.is_none() && update.kind.is_none() {
-        return Err(ValidationError::new("empty")
-            .with_message("give at least one of `name` and `kind`".into()));
-    }
-    Ok(())
 }

@@ -1,45 +1,33 @@
-use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::status::NoContent;
 use rocket::{delete, get, patch, post, Route, State};
-use rocket_okapi::gen::OpenApiGenerator;
 use rocket_okapi::okapi::openapi3::OpenApi;
-use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 use rocket_okapi::{openapi, openapi_get_routes_spec};
 use uuid::Uuid;
 
 use super::model::{Account, AccountCreate, AccountUpdate};
-use super::store::{self, UpdateError};
+use super::store;
 use crate::auth::AuthUser;
 use crate::db::Db;
-use crate::docs;
+use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
-use crate::json::Valid;
-use crate::page::{optional_parameter, CursorParam, Cursors, Here, Limit, Paged, Query, LINK};
-use crate::reply::{Created, Tagged};
+use crate::http::{Created, Cursor, Cursors, IfMatch, Limit, Paged, Query, Tagged, Valid};
+use crate::ledger;
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
-    let (routes, mut spec) = openapi_get_routes_spec![
+    openapi_get_routes_spec![
         account_list,
         account_create,
         account_view,
         account_update,
         account_delete
-    ];
-    docs::add_errors(&mut spec, "account_update", &[412]);
-    let etag = ("ETag", "The account's version; send it back in `If-Match`.");
-    docs::add_headers(
-        &mut spec,
-        "account_create",
-        201,
-        &[("Location", "The new account's URL."), etag],
-    );
-    docs::add_headers(&mut spec, "account_view", 200, &[etag]);
-    docs::add_headers(&mut spec, "account_update", 200, &[etag]);
-    docs::add_headers(&mut spec, "account_list", 200, &[LINK]);
-    (routes, spec)
+    ]
 }
 
 const SCOPE: &str = "accounts";
+
+fn no_account() -> ApiError {
+    ApiError::NotFound("no such account")
+}
 
 /// # List accounts
 ///
@@ -49,23 +37,14 @@ const SCOPE: &str = "accounts";
 pub async fn account_list(
     user: AuthUser,
     limit: Query<Limit>,
-    cursor: Query<CursorParam>,
-    here: Here,
+    cursor: Query<Cursor>,
     db: &Db,
     cursors: &State<Cursors>,
 ) -> ApiResult<Paged<Account>> {
-    let after = match &cursor.0 .0 {
-        Some(c) => Some(
-            Uuid::from_slice(&cursors.decode(SCOPE, c)?)
-                .map_err(|_| ApiError::BadRequest("`cursor` is not one this list issued".into()))?,
-        ),
-        None => None,
-    };
+    let after = cursors.decode_id(SCOPE, cursor.0 .0.as_deref())?;
     let limit = limit.0 .0;
     let items = store::list(db, user.id, after, limit + 1).await?;
-    Ok(Paged::new(items, limit, &here, |a| {
-        cursors.encode(SCOPE, a.id.as_bytes())
-    }))
+    Ok(Paged::new(items, limit, |a| cursors.encode_id(SCOPE, a.id)))
 }
 
 /// # Create an account
@@ -77,10 +56,26 @@ pub async fn account_create(
     user: AuthUser,
     body: Valid<AccountCreate>,
     db: &Db,
-) -> ApiResult<Created<Account>> {
-    let account = store::create(db, user.id, &body, crate::time::now()).await?;
-    let (location, etag) = (format!("/v1/accounts/{}", account.id), account.etag());
-    Ok(Created::new(account).location(location).etag(etag))
+) -> ApiResult<Created<Tagged<Account>>> {
+    let account = db
+        .transaction(&*body, |tx, new| {
+            Box::pin(async move {
+                let now = time::now();
+                let account = store::insert(tx, user.id, new, now).await?;
+                let Some(amount) = new.opening_balance.amount() else {
+                    return Ok(account);
+                };
+                ledger::open(tx, user.id, account.id, amount, now).await?;
+                store::find_for_update(tx, user.id, account.id)
+                    .await?
+                    .ok_or_else(no_account)
+            })
+        })
+        .await?;
+    Ok(Created::at(
+        format!("/v1/accounts/{}", account.id),
+        Tagged(account),
+    ))
 }
 
 /// # Show an account
@@ -89,52 +84,8 @@ pub async fn account_create(
 #[openapi(tag = "accounts")]
 #[get("/accounts/<id>")]
 pub async fn account_view(user: AuthUser, id: Uuid, db: &Db) -> ApiResult<Tagged<Account>> {
-    let account = store::find(db, user.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("no such account"))?;
-    let etag = account.etag();
-    Ok(Tagged::new(account).etag(etag))
-}
-
-/// The optional `If-Match` header: `*` or a list of strong ETags.
-pub struct IfMatch(Option<String>);
-
-impl IfMatch {
-    fn accepts(&self, etag: &str) -> bool {
-        match &self.0 {
-            None => true,
-            Some(header) => header
-                .split(',')
-                .map(str::trim)
-                .any(|candidate| candidate == "*" || candidate == etag),
-        }
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for IfMatch {
-    type Error = ();
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(IfMatch(
-            req.headers().get_one("If-Match").map(str::to_owned),
-        ))
-    }
-}
-
-impl<'r> OpenApiFromRequest<'r> for IfMatch {
-    fn from_request_input(
-        _gen: &mut OpenApiGenerator,
-        _name: String,
-        _required: bool,
-    ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(RequestHeaderInput::Parameter(optional_parameter(
-            "If-Match",
-            "header",
-            "The `ETag` you last saw; if the account changed since, the answer is 412.",
-            serde_json::from_value(serde_json::json!({"type": "string"})).expect("a schema"),
-            Some(serde_json::json!("\"0193a5b27c4d7e8f9a0b1c2d3e4f5a6b-3\"")),
-        )))
-    }
+    let account = store::find(db, user.id, id).await?.ok_or_else(no_account)?;
+    Ok(Tagged(account))
 }
 
 /// # Change an account
@@ -150,36 +101,47 @@ pub async fn account_update(
     body: Valid<AccountUpdate>,
     db: &Db,
 ) -> ApiResult<Tagged<Account>> {
-    let body = body.0;
-    let account = store::update(
-        db,
-        user.id,
-        id,
-        body.name.as_deref(),
-        body.kind,
-        |etag| if_match.accepts(etag),
-        crate::time::now(),
-    )
-    .await
-    .map_err(|e| match e {
-        UpdateError::NotFound => ApiError::NotFound("no such account"),
-        UpdateError::Precondition => ApiError::PreconditionFailed,
-        UpdateError::Db(e) => e.into(),
-    })?;
-    let etag = account.etag();
-    Ok(Tagged::new(account).etag(etag))
+    let account = db
+        .transaction(&(&*body, &if_match), move |tx, &(change, if_match)| {
+            Box::pin(async move {
+                let current = store::find_for_update(tx, user.id, id)
+                    .await?
+                    .ok_or_else(no_account)?;
+                if_match.check(&crate::http::Versioned::etag(&current))?;
+                let name = change
+                    .name
+                    .as_ref()
+                    .map_or(current.name.as_str(), |n| n.as_str());
+                let kind = change.kind.unwrap_or(current.kind);
+                if name == current.name && kind == current.kind {
+                    // A change that changes nothing keeps the ETag.
+                    return Ok::<_, ApiError>(current);
+                }
+                Ok(store::rename(tx, user.id, id, name, kind, time::now()).await?)
+            })
+        })
+        .await?;
+    Ok(Tagged(account))
 }
 
 /// # Delete an account
 ///
-/// Its movements are deleted with it. The other legs of its transfers stay on
-/// their accounts.
+/// Its movements are deleted with it, and so are the other legs of its
+/// transfers (a transfer has both legs or neither), which moves the balances
+/// of those other accounts back.
 #[openapi(tag = "accounts")]
 #[delete("/accounts/<id>")]
 pub async fn account_delete(user: AuthUser, id: Uuid, db: &Db) -> ApiResult<NoContent> {
-    if store::delete(db, user.id, id).await? {
-        Ok(NoContent)
-    } else {
-        Err(ApiError::NotFound("no such account"))
-    }
+    db.transaction(&(), |tx, ()| {
+        Box::pin(async move {
+            if ledger::close(tx, user.id, id, time::now()).await?
+                && store::delete(tx, user.id, id).await?
+            {
+                Ok(NoContent)
+            } else {
+                Err(no_account())
+            }
+        })
+    })
+    .await
 }

@@ -1,17 +1,19 @@
 use rocket::request::{FromRequest, Outcome, Request};
+use rocket_db_pools::Database;
 use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::SecurityRequirement;
+use rocket_okapi::okapi::openapi3::{Responses, SecurityRequirement};
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 use uuid::Uuid;
 
 use super::store;
 use super::token::Tokens;
 use crate::db::Db;
-use crate::docs;
 use crate::error::ApiError;
+use crate::spec;
 
 /// The signed-in user, from a valid `Authorization: Bearer` token whose user
 /// still exists (so a deleted user's tokens stop working at once).
+#[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub id: Uuid,
 }
@@ -56,10 +58,7 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     let id = tokens
         .verify(token)
         .map_err(|_| unauthorized("the token is invalid or expired", true))?;
-    let db = req
-        .rocket()
-        .state::<Db>()
-        .ok_or_else(|| ApiError::internal("the database is not managed"))?;
+    let db = Db::fetch(req.rocket()).ok_or_else(|| ApiError::internal("no database"))?;
     if !store::user_exists(db, id).await? {
         return Err(unauthorized("the token's user no longer exists", true));
     }
@@ -73,11 +72,15 @@ impl<'r> OpenApiFromRequest<'r> for AuthUser {
         _required: bool,
     ) -> rocket_okapi::Result<RequestHeaderInput> {
         let mut requirement = SecurityRequirement::new();
-        requirement.insert(docs::BEARER.to_owned(), Vec::new());
+        requirement.insert(spec::BEARER.to_owned(), Vec::new());
         Ok(RequestHeaderInput::Security(
-            docs::BEARER.to_owned(),
-            docs::bearer_scheme(),
+            spec::BEARER.to_owned(),
+            spec::bearer_scheme(),
             requirement,
         ))
+    }
+
+    fn get_responses(_gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
+        Ok(spec::problems(&[401]))
     }
 }

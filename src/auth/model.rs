@@ -1,15 +1,17 @@
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use validator::Validate;
+use uuid::Uuid;
+
+use crate::domain::{Email, SignInCode};
 
 /// Asks for a sign-in code by e-mail.
-#[derive(Debug, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = "otp_request_example")]
 pub struct OtpRequest {
     /// The address to send the code to; compared case-insensitively.
-    #[validate(email, length(max = 254))]
-    pub email: String,
+    pub email: Email,
 }
 
 fn otp_request_example() -> serde_json::Value {
@@ -29,16 +31,14 @@ fn otp_sent_example() -> serde_json::Value {
 }
 
 /// Exchanges an e-mailed code for an access token.
-#[derive(Debug, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = "token_request_example")]
 pub struct TokenRequest {
     /// The address the code was sent to.
-    #[validate(email, length(max = 254))]
-    pub email: String,
+    pub email: Email,
     /// The 6-digit code from the e-mail. Anything else is 422 and does not count as a try.
-    #[schemars(regex(pattern = r"^[0-9]{6}$"))]
-    pub code: String,
+    pub code: SignInCode,
 }
 
 fn token_request_example() -> serde_json::Value {
@@ -59,4 +59,12 @@ pub struct AccessToken {
 
 fn access_token_example() -> serde_json::Value {
     serde_json::json!({"access_token": "v4.public.eyJzdWIiOi…", "token_type": "Bearer", "expires_in": 3600})
+}
+
+/// A user, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
 }

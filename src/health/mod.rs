@@ -14,9 +14,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
-    let (routes, mut spec) = openapi_get_routes_spec![health_view];
-    crate::docs::add_errors(&mut spec, "health_view", &[503]);
-    (routes, spec)
+    openapi_get_routes_spec![health_view]
 }
 
 /// The service and its database answer.

@@ -1,14 +1,15 @@
 //! `Idempotency-Key`: the same key (per user, 24 hours) with the same request
 //! replays the first response and writes nothing; with another request, 409.
-//! The key is claimed inside the transaction that does the work, so the work
-//! and the stored response commit together or not at all.
+//! [`idempotent`] claims the key inside the transaction that does the work,
+//! so the work and the stored response commit together or not at all.
 
 mod store;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
+use rocket::serde::json::Json;
 use rocket_okapi::gen::OpenApiGenerator;
 use rocket_okapi::okapi::openapi3::Responses;
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
@@ -17,10 +18,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::Tx;
+use crate::db::{Pool, Tx, Work};
+use crate::domain::time;
 use crate::error::ApiError;
-use crate::page::optional_parameter;
-use crate::reply::Reply;
+use crate::http::{public, Created, Reply};
+use crate::spec;
+
+pub use store::purge;
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);
@@ -54,18 +58,22 @@ impl<'r> OpenApiFromRequest<'r> for IdempotencyKey {
         _name: String,
         _required: bool,
     ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(RequestHeaderInput::Parameter(optional_parameter(
+        Ok(RequestHeaderInput::Parameter(spec::optional_parameter(
             HEADER,
             "header",
             "Makes a retry safe: the same key with the same request (per user, for 24 hours) \
              returns the first response again and records nothing new; with a different \
              request it is 409.",
-            serde_json::from_value(serde_json::json!({
+            spec::schema(serde_json::json!({
                 "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"
-            }))
-            .expect("a schema"),
+            })),
             Some(serde_json::json!("5f0c6a3e-1b2d-4c8e-9f7a-0d1e2f3a4b5c")),
         )))
+    }
+
+    /// A malformed key is 400; a key reused with another request is 409.
+    fn get_responses(_gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
+        Ok(spec::problems(&[400, 409]))
     }
 }
 
@@ -81,8 +89,44 @@ fn fingerprint(path: &str, body: &impl Serialize) -> Vec<u8> {
 /// A response stored under a key, sent again for a retry.
 pub struct Stored {
     status: u16,
+    /// From the root of the app, like `Created`'s.
     location: Option<String>,
     body: String,
+}
+
+/// A response that can be stored and replayed.
+pub trait Replayable {
+    fn stored(&self) -> Result<Stored, ApiError>;
+}
+
+impl<T: Serialize> Replayable for Json<T> {
+    fn stored(&self) -> Result<Stored, ApiError> {
+        Ok(Stored {
+            status: 200,
+            location: None,
+            body: serde_json::to_string(&self.0).map_err(ApiError::internal)?,
+        })
+    }
+}
+
+impl<T: Serialize, const S: u16> Replayable for Reply<T, S> {
+    fn stored(&self) -> Result<Stored, ApiError> {
+        Ok(Stored {
+            status: S,
+            location: None,
+            body: serde_json::to_string(&self.0).map_err(ApiError::internal)?,
+        })
+    }
+}
+
+impl<R: Replayable> Replayable for Created<R> {
+    fn stored(&self) -> Result<Stored, ApiError> {
+        Ok(Stored {
+            status: 201,
+            location: Some(self.location.clone()),
+            ..self.inner.stored()?
+        })
+    }
 }
 
 /// Either the response of this request, or the stored one of the first.
@@ -91,54 +135,93 @@ pub enum Idempotent<R> {
     Replay(Stored),
 }
 
-/// Claims the request's key, if it has one, inside `tx`: `Ok(None)` means go
-/// ahead (and `record` the response before committing); `Ok(Some(stored))` is
-/// a retry to answer with `stored`; a different request under the key is 409.
-pub async fn claim(
-    tx: &mut Tx,
+struct Claim<'a, I: ?Sized, F> {
+    user: Uuid,
+    key: Option<&'a str>,
+    fingerprint: Vec<u8>,
+    input: &'a I,
+    work: &'a F,
+}
+
+/// Runs `work` in a transaction (see `Pool::transaction`), under the
+/// request's `Idempotency-Key` when it has one: claims the key first, and
+/// either answers a retry with the stored response, refuses a different
+/// request under the key (409), or does the work and stores its response,
+/// all in that one transaction.
+pub async fn idempotent<I, R, F>(
+    db: &Pool,
     user: Uuid,
     key: &IdempotencyKey,
     path: &str,
-    body: &impl Serialize,
-    now: DateTime<Utc>,
-) -> Result<Option<Stored>, ApiError> {
-    let Some(key) = &key.0 else {
-        return Ok(None);
+    input: &I,
+    work: F,
+) -> Result<Idempotent<R>, ApiError>
+where
+    I: Serialize + Sync + ?Sized,
+    R: Replayable + Send,
+    F: for<'t> Fn(&'t mut Tx, &'t I) -> Work<'t, R, ApiError> + Sync,
+{
+    let claim = Claim {
+        user,
+        key: key.0.as_deref(),
+        fingerprint: key
+            .0
+            .as_ref()
+            .map(|_| fingerprint(path, &input))
+            .unwrap_or_default(),
+        input,
+        work: &work,
     };
-    let fingerprint = fingerprint(path, body);
-    if store::insert_claim(tx, user, key, &fingerprint, now, now - RETENTION).await? {
-        return Ok(None);
-    }
-    match store::find(tx, user, key).await? {
-        Some(row) if row.fingerprint != fingerprint => Err(ApiError::Conflict(
-            "this Idempotency-Key was used with a different request",
-        )),
-        Some(store::Row {
-            status: Some(status),
-            body: Some(body),
-            location,
-            ..
-        }) => Ok(Some(Stored {
-            status: status as u16,
-            location,
-            body,
-        })),
-        _ => Err(ApiError::Conflict(
-            "a request with this Idempotency-Key is still in progress",
-        )),
-    }
-}
-
-/// Stores the response of a claimed key, in the same transaction as the work.
-pub async fn record<T: Serialize, const STATUS: u16>(
-    tx: &mut Tx,
-    user: Uuid,
-    key: &str,
-    reply: &Reply<T, STATUS>,
-) -> Result<(), ApiError> {
-    let body = serde_json::to_string(&reply.body).map_err(ApiError::internal)?;
-    store::record(tx, user, key, STATUS, reply.location.as_deref(), &body).await?;
-    Ok(())
+    db.transaction(&claim, |tx, claim| {
+        Box::pin(async move {
+            let Some(key) = claim.key else {
+                return (claim.work)(tx, claim.input).await.map(Idempotent::Fresh);
+            };
+            let now = time::now();
+            if !store::claim(
+                tx,
+                claim.user,
+                key,
+                &claim.fingerprint,
+                now,
+                now - RETENTION,
+            )
+            .await?
+            {
+                return match store::find(tx, claim.user, key).await? {
+                    Some(row) if row.fingerprint != claim.fingerprint => Err(ApiError::Conflict(
+                        "this Idempotency-Key was used with a different request",
+                    )),
+                    Some(store::Row {
+                        status: Some(status),
+                        body: Some(body),
+                        location,
+                        ..
+                    }) => Ok(Idempotent::Replay(Stored {
+                        status: status as u16,
+                        location,
+                        body,
+                    })),
+                    _ => Err(ApiError::Conflict(
+                        "a request with this Idempotency-Key is still in progress",
+                    )),
+                };
+            }
+            let reply = (claim.work)(tx, claim.input).await?;
+            let stored = reply.stored()?;
+            store::record(
+                tx,
+                claim.user,
+                key,
+                stored.status,
+                stored.location.as_deref(),
+                &stored.body,
+            )
+            .await?;
+            Ok(Idempotent::Fresh(reply))
+        })
+    })
+    .await
 }
 
 impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Idempotent<R> {
@@ -152,7 +235,7 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Idempotent<R> {
                     .header(ContentType::JSON)
                     .header(Header::new("Idempotent-Replayed", "true"));
                 if let Some(location) = stored.location {
-                    response.header(Header::new("Location", location));
+                    response.header(Header::new("Location", public(req, &location)));
                 }
                 response
                     .sized_body(stored.body.len(), std::io::Cursor::new(stored.body))
@@ -164,6 +247,12 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Idempotent<R> {
 
 impl<R: OpenApiResponderInner> OpenApiResponderInner for Idempotent<R> {
     fn responses(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
-        R::responses(gen)
+        let mut responses = R::responses(gen)?;
+        spec::add_success_header(
+            &mut responses,
+            "Idempotent-Replayed",
+            "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.",
+        );
+        Ok(responses)
     }
 }

@@ -1,8 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::Tx;
-use crate::with_tx;
+use crate::db::{with_pool, with_tx, Pool, Tx};
 
 #[derive(sqlx::FromRow)]
 pub struct Row {
@@ -12,9 +11,10 @@ pub struct Row {
     pub body: Option<String>,
 }
 
-/// Takes the key unless a live claim holds it. On PostgreSQL a concurrent
-/// claim of the same key waits here until the first transaction ends.
-pub async fn insert_claim(
+/// Takes the key unless a live claim holds it (an expired one is taken
+/// over). On PostgreSQL a concurrent claim of the same key waits here until
+/// the first transaction ends.
+pub async fn claim(
     tx: &mut Tx,
     user: Uuid,
     key: &str,
@@ -22,27 +22,23 @@ pub async fn insert_claim(
     now: DateTime<Utc>,
     expired_before: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = with_tx!(tx, |c| {
-        // A user's expired keys go whenever that user claims one, so the table
-        // holds about a day of keys per active user.
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2")
-            .bind(user)
-            .bind(expired_before)
-            .execute(&mut **c)
-            .await?;
-        sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(now)
-        .execute(&mut **c)
-        .await?
-        .rows_affected()
-    });
-    Ok(inserted == 1)
+    let taken = with_tx!(tx, |c| sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, key) DO UPDATE
+            SET fingerprint = excluded.fingerprint, status = NULL, location = NULL,
+                body = NULL, created_at = excluded.created_at
+            WHERE idempotency_keys.created_at < $5",
+    )
+    .bind(user)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(now)
+    .bind(expired_before)
+    .execute(&mut **c)
+    .await?
+    .rows_affected());
+    Ok(taken == 1)
 }
 
 pub async fn find(tx: &mut Tx, user: Uuid, key: &str) -> Result<Option<Row>, sqlx::Error> {
@@ -76,4 +72,15 @@ pub async fn record(
     .execute(&mut **c)
     .await
     .map(|_| ()))
+}
+
+/// Deletes the keys older than `before`; how many went.
+pub async fn purge(pool: &Pool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    with_pool!(pool, |p| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE created_at < $1"
+    )
+    .bind(before)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))
 }

@@ -1,9 +1,9 @@
-//! Movements: income and expenses on an account; its balance moves with them.
+//! Movements: income and expenses on an account; the ledger moves its
+//! balance with them.
 
 mod model;
 mod routes;
-pub mod store;
+mod store;
 
-pub use model::Movement;
-pub(crate) use routes::balance_error;
 pub use routes::routes_and_spec;
+pub use store::LIST_SQL;

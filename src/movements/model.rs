@@ -1,69 +1,35 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-use validator::Validate;
 
-use crate::money;
-
-/// Income (positive) or expense (negative) on an account.
-#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
-#[schemars(example = "movement_example")]
-pub struct Movement {
-    /// The movement's id (UUID v7).
-    pub id: Uuid,
-    pub account_id: Uuid,
-    /// Minor units: positive for income, negative for expense; never 0.
-    pub amount: i64,
-    /// 1 to 200 characters.
-    pub description: String,
-    /// 1 to 50 characters of `a-z 0-9 _ -`, or `null`. `opening_balance` and
-    /// `transfer` are what Tally itself uses for opening balances and transfers.
-    #[schemars(schema_with = "crate::docs::nullable_string")]
-    pub category: Option<String>,
-    /// When it happened (defaults to when it was recorded).
-    pub occurred_at: DateTime<Utc>,
-    /// When Tally recorded it.
-    pub created_at: DateTime<Utc>,
-    /// Set on both legs of a transfer.
-    #[schemars(schema_with = "crate::docs::nullable_uuid")]
-    pub transfer_id: Option<Uuid>,
-}
-
-fn movement_example() -> serde_json::Value {
-    serde_json::json!({
-        "id": "0193a5b2-8e1f-7a2b-9c3d-4e5f6a7b8c9d",
-        "account_id": "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
-        "amount": -4250,
-        "description": "Groceries",
-        "category": "food",
-        "occurred_at": "2026-11-20T18:30:00Z",
-        "created_at": "2026-11-21T10:05:00Z",
-        "transfer_id": null
-    })
-}
+use crate::domain::{time, Amount, Category, Text};
+use crate::ledger::Entry;
 
 /// A new movement.
-#[derive(Debug, Serialize, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = "create_example")]
 pub struct MovementCreate {
     /// Minor units, non-zero: positive for income, negative for expense; |amount| ≤ 10^15.
-    #[validate(
-        range(min = -1_000_000_000_000_000_i64, max = 1_000_000_000_000_000_i64),
-        custom(function = "money::non_zero")
-    )]
-    #[schemars(schema_with = "money::amount_schema")]
-    pub amount: i64,
+    pub amount: Amount,
     /// 1 to 200 characters.
-    #[validate(length(min = 1, max = 200))]
-    pub description: String,
+    pub description: Text<1, 200>,
     /// 1 to 50 characters of `a-z 0-9 _ -`.
-    #[validate(length(min = 1, max = 50))]
-    #[schemars(regex(pattern = r"^[a-z0-9_-]+$"))]
-    pub category: Option<String>,
+    pub category: Option<Category>,
     /// RFC 3339 with an offset; defaults to now.
     pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl MovementCreate {
+    /// The ledger entry this body asks for, at `now` unless it says when.
+    pub fn entry(&self, now: DateTime<Utc>) -> Entry<'_> {
+        Entry {
+            amount: self.amount,
+            description: self.description.as_str(),
+            category: self.category.as_ref().map(Category::as_str),
+            occurred_at: self.occurred_at.map(time::micros).unwrap_or(now),
+        }
+    }
 }
 
 fn create_example() -> serde_json::Value {

@@ -1,6 +1,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::domain::Total;
+
 /// Totals per currency and per category. Income and expense leave transfers
 /// and opening balances out.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -17,11 +19,11 @@ pub struct CurrencyTotals {
     /// ISO 4217 code.
     pub currency: String,
     /// The current total of the accounts in this currency (not limited to the period).
-    pub balance: i64,
+    pub balance: Total,
     /// The sum of the period's positive movements (≥ 0).
-    pub income: i64,
+    pub income: Total,
     /// The sum of the period's negative movements, as a positive number (≥ 0).
-    pub expense: i64,
+    pub expense: Total,
     /// How many accounts are in this currency.
     pub accounts: i64,
 }
@@ -30,12 +32,12 @@ pub struct CurrencyTotals {
 pub struct CategoryTotals {
     pub currency: String,
     /// `null` groups the movements without a category.
-    #[schemars(schema_with = "crate::docs::nullable_string")]
+    #[schemars(schema_with = "crate::spec::nullable_string")]
     pub category: Option<String>,
     /// ≥ 0.
-    pub income: i64,
+    pub income: Total,
     /// ≥ 0.
-    pub expense: i64,
+    pub expense: Total,
 }
 
 fn overview_example() -> serde_json::Value {
@@ -46,4 +48,24 @@ fn overview_example() -> serde_json::Value {
             {"currency": "EUR", "category": "food", "income": 0, "expense": 4250}
         ]
     })
+}
+
+impl Overview {
+    /// Puts the per-category flows and the per-currency balances together:
+    /// every currency of the user's accounts, with the period's flows summed.
+    pub fn new(mut balances: Vec<CurrencyTotals>, mut categories: Vec<CategoryTotals>) -> Self {
+        // One order on both backends (they sort NULL differently): null category first.
+        categories.sort_by(|a, b| (&a.currency, &a.category).cmp(&(&b.currency, &b.category)));
+        balances.sort_by(|a, b| a.currency.cmp(&b.currency));
+        for totals in &mut balances {
+            for flow in categories.iter().filter(|c| c.currency == totals.currency) {
+                totals.income = totals.income + flow.income;
+                totals.expense = totals.expense + flow.expense;
+            }
+        }
+        Overview {
+            currencies: balances,
+            categories,
+        }
+    }
 }

@@ -2,6 +2,5 @@
 
 mod model;
 mod routes;
-mod store;
 
 pub use routes::routes_and_spec;

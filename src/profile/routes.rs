@@ -5,13 +5,20 @@ use rocket_okapi::okapi::openapi3::OpenApi;
 use rocket_okapi::{openapi, openapi_get_routes_spec};
 
 use super::model::Me;
-use super::store;
-use crate::auth::AuthUser;
+use crate::auth::{self, AuthUser};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::{accounts, ledger};
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
     openapi_get_routes_spec![me_view, me_delete]
+}
+
+fn gone() -> ApiError {
+    ApiError::Unauthorized {
+        detail: "the token's user no longer exists",
+        invalid_token: true,
+    }
 }
 
 /// # Show the signed-in user
@@ -20,11 +27,9 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
 #[openapi(tag = "profile")]
 #[get("/me")]
 pub async fn me_view(user: AuthUser, db: &Db) -> ApiResult<Json<Me>> {
-    let mut me = store::find(db, user.id)
-        .await?
-        .ok_or(ApiError::NotFound("no such user"))?;
-    me.accounts = crate::accounts::store::all(db, user.id).await?;
-    Ok(Json(me))
+    let found = auth::user(db, user.id).await?.ok_or_else(gone)?;
+    let accounts = accounts::of_user(db, user.id).await?;
+    Ok(Json(Me::new(found, accounts)))
 }
 
 /// # Delete the signed-in user
@@ -33,6 +38,15 @@ pub async fn me_view(user: AuthUser, db: &Db) -> ApiResult<Json<Me>> {
 #[openapi(tag = "profile")]
 #[delete("/me")]
 pub async fn me_delete(user: AuthUser, db: &Db) -> ApiResult<NoContent> {
-    store::delete(db, user.id).await?;
-    Ok(NoContent)
+    db.transaction(&(), move |tx, ()| {
+        Box::pin(async move {
+            ledger::lock_user(tx, user.id).await?;
+            if auth::delete_user(tx, user.id).await? {
+                Ok(NoContent)
+            } else {
+                Err(gone())
+            }
+        })
+    })
+    .await
 }

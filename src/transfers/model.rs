@@ -2,12 +2,12 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use validator::Validate;
 
-use crate::movements::Movement;
+use crate::domain::{time, Positive, Text};
+use crate::ledger::{Legs, Move, Movement};
 
 /// Money to move between two of your accounts in the same currency.
-#[derive(Debug, Serialize, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = "create_example")]
 pub struct TransferCreate {
@@ -15,13 +15,23 @@ pub struct TransferCreate {
     /// Another of your accounts, in the same currency.
     pub to_account_id: Uuid,
     /// Minor units, more than 0 and at most 10^15.
-    #[validate(range(min = 1, max = 1_000_000_000_000_000_i64))]
-    pub amount: i64,
+    pub amount: Positive,
     /// 1 to 200 characters; defaults to `Transfer`.
-    #[validate(length(min = 1, max = 200))]
-    pub description: Option<String>,
+    pub description: Option<Text<1, 200>>,
     /// RFC 3339 with an offset; defaults to now.
     pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl TransferCreate {
+    pub fn order(&self) -> Move<'_> {
+        Move {
+            from: self.from_account_id,
+            to: self.to_account_id,
+            amount: self.amount,
+            description: self.description.as_ref().map(|d| d.as_str()),
+            occurred_at: self.occurred_at.map(time::micros),
+        }
+    }
 }
 
 fn create_example() -> serde_json::Value {
@@ -43,6 +53,16 @@ pub struct Transfer {
     pub from_movement: Movement,
     /// The positive leg, on `to_account_id`.
     pub to_movement: Movement,
+}
+
+impl From<Legs> for Transfer {
+    fn from(legs: Legs) -> Self {
+        Transfer {
+            id: legs.id,
+            from_movement: legs.from,
+            to_movement: legs.to,
+        }
+    }
 }
 
 fn transfer_example() -> serde_json::Value {

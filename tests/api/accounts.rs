@@ -373,7 +373,7 @@ api_test!(deleting_an_account_deletes_its_movements, |app| {
     app.delete(&path, Some(&token))
         .await
         .problem(Status::NotFound);
-    let movements: i64 = tally::with_pool!(app.pool(), |p| {
+    let movements: i64 = crate::with_pool!(app.pool(), |p| {
         sqlx::query_scalar("SELECT COUNT(*) FROM movements")
             .fetch_one(p)
             .await

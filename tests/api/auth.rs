@@ -80,7 +80,7 @@ api_test!(addresses_compare_case_insensitively, |app| {
 
 api_test!(codes_are_stored_hashed_never_in_clear, |app| {
     let code = app.request_code("ana@example.com").await;
-    let hashes: Vec<Vec<u8>> = tally::with_pool!(app.pool(), |p| {
+    let hashes: Vec<Vec<u8>> = crate::with_pool!(app.pool(), |p| {
         sqlx::query_scalar("SELECT code_hash FROM otp_codes")
             .fetch_all(p)
             .await
@@ -106,7 +106,7 @@ api_test!(a_code_works_only_once, |app| {
 api_test!(an_expired_code_is_refused, |app| {
     let code = app.request_code("ana@example.com").await;
     let past = chrono::Utc::now() - chrono::TimeDelta::minutes(11);
-    tally::with_pool!(app.pool(), |p| {
+    crate::with_pool!(app.pool(), |p| {
         sqlx::query("UPDATE otp_codes SET expires_at = $1")
             .bind(past)
             .execute(p)
@@ -230,7 +230,7 @@ api_test!(
             .post("/v1/auth/otp", json!({"email": "ana@example.com"}), None)
             .await;
         reply.problem(Status::InternalServerError);
-        let codes: i64 = tally::with_pool!(app.pool(), |p| {
+        let codes: i64 = crate::with_pool!(app.pool(), |p| {
             sqlx::query_scalar("SELECT COUNT(*) FROM otp_codes")
                 .fetch_one(p)
                 .await

@@ -153,7 +153,7 @@ api_test!(
 );
 
 api_test!(a_500_reveals_nothing_and_logs_under_its_request_id, |app| {
-    tally::with_pool!(app.pool(), |p| {
+    crate::with_pool!(app.pool(), |p| {
         sqlx::query("DROP TABLE otp_codes")
             .execute(p)
             .await

@@ -22,6 +22,18 @@ pub enum Backend {
     Postgres,
 }
 
+/// Runs `$body` with `$p` bound to the test app's native pool, for tests
+/// that look at or change the database behind the API's back.
+#[macro_export]
+macro_rules! with_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            tally::db::Pool::Sqlite($p) => $body,
+            tally::db::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
 /// Declares one test per backend: `NAME::sqlite` and `NAME::postgres`.
 #[macro_export]
 macro_rules! api_test {
@@ -63,6 +75,25 @@ pub async fn run_custom(
     customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
     test: impl AsyncFnOnce(&TestApp),
 ) {
+    run_with(backend, |_| {}, customize, test).await
+}
+
+/// `run_custom` on SQLite, with the app in Lambda mode (as the tally binary
+/// is under `AWS_LAMBDA_RUNTIME_API`): it believes the adapter's headers.
+pub async fn run_lambda(
+    customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    test: impl AsyncFnOnce(&TestApp),
+) {
+    run_with(Backend::Sqlite, |s| s.lambda = true, customize, test).await
+}
+
+/// `run_custom`, with the settings changed first.
+pub async fn run_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+    customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    test: impl AsyncFnOnce(&TestApp),
+) {
     let admin_url = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
@@ -84,7 +115,7 @@ pub async fn run_custom(
             (url.to_string(), Some(name))
         }
     };
-    let app = TestApp::spawn(database_url, dir, customize).await;
+    let app = TestApp::spawn(database_url, dir, configure, customize).await;
     let outcome = AssertUnwindSafe(test(&app)).catch_unwind().await;
     drop(app);
     if let (Some(admin), Some(name)) = (&admin_url, &pg_name) {
@@ -111,6 +142,7 @@ impl TestApp {
     async fn spawn(
         database_url: String,
         dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Settings),
         customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
     ) -> TestApp {
         let inbox = Inbox::start();
@@ -120,8 +152,11 @@ impl TestApp {
             .merge(("log_level", "off"))
             .merge(("database_url", &database_url))
             .merge(("token_key", hex::encode(token_key)))
-            .merge(("smtp_url", format!("smtp://127.0.0.1:{}", inbox.port)));
-        let settings = Settings::from_figment(figment).expect("test settings are valid");
+            .merge(("smtp_url", format!("smtp://127.0.0.1:{}", inbox.port)))
+            // Every test signs in from loopback; the limit has tests of its own.
+            .merge(("signin_limit_per_ip", 0));
+        let mut settings = Settings::from_figment(figment).expect("test settings are valid");
+        configure(&mut settings);
         let client = Client::untracked(customize(tally::rocket(settings)))
             .await
             .expect("the app ignites");
@@ -297,7 +332,7 @@ impl Reply {
         );
         assert_eq!(self.body["type"], "about:blank", "{self:?}");
         assert_eq!(self.body["status"], status.code, "{self:?}");
-        assert_eq!(self.body["title"], status.reason().unwrap(), "{self:?}");
+        assert_eq!(self.body["title"], rfc9110_title(status), "{self:?}");
         assert!(
             self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
             "{self:?}"
@@ -325,6 +360,16 @@ impl Reply {
                 )
             })
             .collect()
+    }
+}
+
+/// The reason phrase RFC 9110 gives `status` (Rocket 0.5 still says
+/// "Unprocessable Entity" and "Payload Too Large", RFC 7231's words).
+pub fn rfc9110_title(status: Status) -> &'static str {
+    match status.code {
+        413 => "Content Too Large",
+        422 => "Unprocessable Content",
+        _ => status.reason().unwrap(),
     }
 }
 

@@ -12,7 +12,7 @@ use rocket::{Build, Request, Rocket};
 use serde_json::{json, Value};
 use tally::lambda::KeepMultiValueHeaders;
 
-use crate::helpers::{run_custom, Backend, TestApp};
+use crate::helpers::{run_lambda, TestApp};
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -161,7 +161,7 @@ fn set_cookies(response: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn rest_v1_with_a_stage_keeps_method_path_query_headers_body_and_caller() {
-    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+    run_lambda(with_echo, async |app: &TestApp| {
         let response = invoke(app, fixture("rest_v1_prod")).await;
         assert_eq!(response["statusCode"], 200, "{response}");
         let echo = body_json(&response);
@@ -199,7 +199,7 @@ async fn rest_v1_with_a_stage_keeps_method_path_query_headers_body_and_caller() 
 
 #[tokio::test]
 async fn http_v2_default_stage_keeps_a_binary_body_and_cookies() {
-    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+    run_lambda(with_echo, async |app: &TestApp| {
         let response = invoke(app, fixture("http_v2_default")).await;
         assert_eq!(response["statusCode"], 200, "{response}");
         let echo = body_json(&response);
@@ -226,7 +226,7 @@ async fn http_v2_default_stage_keeps_a_binary_body_and_cookies() {
 
 #[tokio::test]
 async fn alb_and_function_url_events_reach_rocket_intact() {
-    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+    run_lambda(with_echo, async |app: &TestApp| {
         let alb = invoke(app, fixture("alb")).await;
         assert_eq!(alb["statusCode"], 200, "{alb}");
         assert_eq!(alb["statusDescription"], "200 OK");
@@ -267,7 +267,7 @@ async fn alb_and_function_url_events_reach_rocket_intact() {
 
 #[tokio::test]
 async fn a_binary_response_without_content_type_is_base64_encoded() {
-    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+    run_lambda(with_echo, async |app: &TestApp| {
         let mut event = fixture("http_v2_default");
         event["rawPath"] = json!("/binary");
         event["rawQueryString"] = json!("");
@@ -302,7 +302,7 @@ fn openapi_event_rest_v1() -> Value {
 
 #[tokio::test]
 async fn a_stage_named_like_a_path_segment_is_stripped_only_when_it_is_in_the_path() {
-    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+    run_lambda(with_echo, async |app: &TestApp| {
         let event = |domain: &str, raw_path: &str| {
             let mut event = fixture("http_v2_named_stage");
             event["requestContext"]["stage"] = json!("echo");
@@ -327,7 +327,7 @@ async fn a_stage_named_like_a_path_segment_is_stripped_only_when_it_is_in_the_pa
 
 #[tokio::test]
 async fn an_unknown_method_is_a_400_problem_as_on_the_server() {
-    run_custom(Backend::Sqlite, with_echo, async |app: &TestApp| {
+    run_lambda(with_echo, async |app: &TestApp| {
         let mut event = fixture("http_v2_default");
         event["requestContext"]["http"]["method"] = json!("FOO");
         let response = invoke(app, event).await;
@@ -345,8 +345,7 @@ async fn an_unknown_method_is_a_400_problem_as_on_the_server() {
 
 #[tokio::test]
 async fn behind_a_stage_the_spec_names_it_and_the_docs_load_it_relatively() {
-    run_custom(
-        Backend::Sqlite,
+    run_lambda(
         |r| r,
         async |app: &TestApp| {
             let rest = invoke(app, openapi_event_rest_v1()).await;

@@ -26,7 +26,7 @@ pub async fn balance_and_sum(app: &TestApp, token: &str, account: &str) -> (i64,
         .unwrap();
     let id = account.rsplit('/').next().unwrap();
     let id = uuid::Uuid::parse_str(id).unwrap();
-    let sum: i64 = tally::with_pool!(app.pool(), |p| {
+    let sum: i64 = crate::with_pool!(app.pool(), |p| {
         sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM movements WHERE account_id = $1",
         )
@@ -411,7 +411,7 @@ api_test!(an_idempotency_key_expires_after_24_hours, |app| {
     };
     let first = app.call(req()).await;
     let past = chrono::Utc::now() - chrono::TimeDelta::hours(25);
-    tally::with_pool!(app.pool(), |p| {
+    crate::with_pool!(app.pool(), |p| {
         sqlx::query("UPDATE idempotency_keys SET created_at = $1")
             .bind(past)
             .execute(p)
@@ -453,7 +453,7 @@ mod the_movement_list_query_is_served_by_an_index {
             let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
             let me = app.get("/v1/me", Some(&token)).await;
             let user = uuid::Uuid::parse_str(me.body["id"].as_str().unwrap()).unwrap();
-            let plan: Vec<String> = tally::with_pool!(app.pool(), |p| {
+            let plan: Vec<String> = crate::with_pool!(app.pool(), |p| {
                 // A realistic account: 5,000 movements, and fresh statistics.
                 sqlx::query(
                     "INSERT INTO movements (id, account_id, amount, description, occurred_at, created_at)
@@ -465,7 +465,7 @@ mod the_movement_list_query_is_served_by_an_index {
                 .await
                 .unwrap();
                 sqlx::query("ANALYZE movements").execute(p).await.unwrap();
-                let explain = format!("EXPLAIN {}", tally::movements::store::LIST_SQL);
+                let explain = format!("EXPLAIN {}", tally::movements::LIST_SQL);
                 sqlx::query_scalar(&explain)
                     .bind(id)
                     .bind(None::<chrono::DateTime<chrono::Utc>>)

@@ -39,7 +39,7 @@ api_test!(
                 Some(r#"Bearer error="invalid_token""#)
             );
         }
-        let users: i64 = tally::with_pool!(app.pool(), |p| {
+        let users: i64 = crate::with_pool!(app.pool(), |p| {
             sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(p)
                 .await

@@ -1,0 +1,192 @@
+//! The ledger owns the money invariant: an account's balance is the sum of
+//! its movements, always. Every write that touches money goes through here,
+//! in the caller's transaction, and takes its locks in one order:
+//!
+//! 1. the user's row (only to delete the user),
+//! 2. account rows, in id order,
+//! 3. movement rows.
+//!
+//! Two writers that lock in the same order cannot deadlock; if PostgreSQL
+//! still reports one, `Pool::transaction` runs the transaction again.
+
+mod model;
+mod store;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::Tx;
+use crate::domain::{Amount, Category};
+use crate::error::ApiError;
+
+pub use model::{Entry, Legs, Move, Movement};
+
+fn no_account() -> ApiError {
+    ApiError::NotFound("no such account")
+}
+
+fn no_movement() -> ApiError {
+    ApiError::NotFound("no such movement")
+}
+
+fn out_of_range() -> ApiError {
+    ApiError::field(
+        "amount",
+        "balance_range",
+        "would take the balance beyond ±10^18 minor units",
+    )
+}
+
+/// Changes `account`'s balance by `amount` (locking the account), or says why not.
+async fn shift(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    amount: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if store::add_to_balance(tx, user, account, amount, now).await? {
+        return Ok(());
+    }
+    Err(if store::account_exists(tx, user, account).await? {
+        out_of_range()
+    } else {
+        no_account()
+    })
+}
+
+/// Records a movement on `user`'s `account`, and its balance with it.
+pub async fn post(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    entry: &Entry<'_>,
+    now: DateTime<Utc>,
+) -> Result<Movement, ApiError> {
+    shift(tx, user, account, entry.amount.get(), now).await?;
+    Ok(store::insert(tx, account, entry, None, now).await?)
+}
+
+/// Records the opening balance of an account just created in `tx`, as its
+/// first movement, so that the balance has no other source than movements.
+pub async fn open(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    amount: Amount,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let entry = Entry {
+        amount,
+        description: "Opening balance",
+        category: Some(Category::OPENING_BALANCE),
+        occurred_at: now,
+    };
+    post(tx, user, account, &entry, now).await.map(|_| ())
+}
+
+/// Moves money between two of `user`'s accounts in one currency: two legs,
+/// both balances, one transaction.
+pub async fn transfer(
+    tx: &mut Tx,
+    user: Uuid,
+    order: &Move<'_>,
+    now: DateTime<Utc>,
+) -> Result<Legs, ApiError> {
+    if order.from == order.to {
+        return Err(ApiError::field(
+            "to_account_id",
+            "distinct",
+            "must differ from from_account_id",
+        ));
+    }
+    let locked = store::lock_accounts(tx, user, &[order.from, order.to]).await?;
+    let currency = |id: Uuid| locked.iter().find(|(a, _)| *a == id).map(|(_, c)| c);
+    let (Some(from_currency), Some(to_currency)) = (currency(order.from), currency(order.to))
+    else {
+        return Err(no_account());
+    };
+    if from_currency != to_currency {
+        return Err(ApiError::field(
+            "to_account_id",
+            "currency",
+            "must be in the same currency as from_account_id",
+        ));
+    }
+    let amount = order.amount.get();
+    let mut changes = [(order.from, -amount), (order.to, amount)];
+    changes.sort_by_key(|(account, _)| *account);
+    for (account, change) in changes {
+        shift(tx, user, account, change, now).await?;
+    }
+    let id = Uuid::now_v7();
+    let leg = |amount: i64| Entry {
+        amount: Amount::try_from(amount).expect("a transfer's amount is a valid amount"),
+        description: order.description.unwrap_or("Transfer"),
+        category: Some(Category::TRANSFER),
+        occurred_at: order.occurred_at.unwrap_or(now),
+    };
+    let from = store::insert(tx, order.from, &leg(-amount), Some(id), now).await?;
+    let to = store::insert(tx, order.to, &leg(amount), Some(id), now).await?;
+    Ok(Legs { id, from, to })
+}
+
+/// Deletes a movement of `user`'s `account` and moves the balance back; for
+/// a transfer leg, both legs and both balances.
+pub async fn reverse(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    movement: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    // Read without locks: the balance updates below lock the accounts (in
+    // id order), and the deletion must then find every leg still there.
+    let mut legs = store::legs(tx, user, account, movement).await?;
+    if !legs.iter().any(|leg| leg.id == movement) {
+        return Err(no_movement());
+    }
+    legs.sort_by_key(|leg| leg.account_id);
+    for leg in &legs {
+        shift(tx, user, leg.account_id, -leg.amount, now).await?;
+    }
+    let ids: Vec<Uuid> = legs.iter().map(|leg| leg.id).collect();
+    if store::delete(tx, &ids).await? != ids.len() as u64 {
+        // Another request deleted it first: this one changes nothing.
+        return Err(no_movement());
+    }
+    Ok(())
+}
+
+/// Empties `user`'s `account` before it is deleted: the other legs of its
+/// transfers are reversed and deleted with it (a transfer has both legs or
+/// neither); its own movements go with the account. `false` when there is no
+/// such account.
+pub async fn close(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let mut accounts = store::partner_accounts(tx, account).await?;
+    accounts.push(account);
+    let locked = store::lock_accounts(tx, user, &accounts).await?;
+    if !locked.iter().any(|(id, _)| *id == account) {
+        return Ok(false);
+    }
+    let mut legs = store::partner_legs(tx, account).await?;
+    legs.sort_by_key(|leg| leg.account_id);
+    for leg in &legs {
+        shift(tx, user, leg.account_id, -leg.amount, now).await?;
+    }
+    let ids: Vec<Uuid> = legs.iter().map(|leg| leg.id).collect();
+    store::delete(tx, &ids).await?;
+    Ok(true)
+}
+
+/// Locks everything of `user`'s before the user is deleted, in the ledger's
+/// order, so the deletion cannot deadlock with a write in flight.
+pub async fn lock_user(tx: &mut Tx, user: Uuid) -> Result<(), ApiError> {
+    store::lock_user(tx, user).await?;
+    Ok(())
+}

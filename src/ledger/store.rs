@@ -1,0 +1,184 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::model::{Entry, Movement};
+use crate::db::{with_tx, Tx};
+use crate::domain::MAX_BALANCE;
+
+const COLUMNS: &str =
+    "id, account_id, amount, description, category, occurred_at, created_at, transfer_id";
+
+/// A movement as the ledger reverses it.
+#[derive(sqlx::FromRow)]
+pub struct Leg {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub amount: i64,
+}
+
+/// `(?, ?, …)` for `n` values, numbered from `$first`.
+fn placeholders(first: usize, n: usize) -> String {
+    let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    format!("({})", list.join(", "))
+}
+
+/// Adds `amount` to the balance of `user`'s account, atomically
+/// (`balance = balance + $1`: concurrent writers never lose an update), and
+/// locks the account row. `false` when there is no such account or the
+/// balance would leave ±`MAX_BALANCE`.
+pub async fn add_to_balance(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    amount: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let changed = with_tx!(tx, |c| sqlx::query(
+        "UPDATE accounts SET balance = balance + $1, version = version + 1, updated_at = $2
+         WHERE id = $3 AND user_id = $4 AND balance + $1 BETWEEN $5 AND $6"
+    )
+    .bind(amount)
+    .bind(now)
+    .bind(account)
+    .bind(user)
+    .bind(-MAX_BALANCE)
+    .bind(MAX_BALANCE)
+    .execute(&mut **c)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+pub async fn account_exists(tx: &mut Tx, user: Uuid, account: Uuid) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i32>(
+        "SELECT 1 FROM accounts WHERE id = $1 AND user_id = $2"
+    )
+    .bind(account)
+    .bind(user)
+    .fetch_optional(&mut **c)
+    .await
+    .map(|r| r.is_some()))
+}
+
+/// Locks those of `ids` that are `user`'s accounts, in id order, and returns
+/// them with their currencies.
+pub async fn lock_accounts(
+    tx: &mut Tx,
+    user: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT id, currency FROM accounts WHERE user_id = $1 AND id IN {} ORDER BY id{}",
+        placeholders(2, ids.len()),
+        tx.for_update()
+    );
+    with_tx!(tx, |c| {
+        let mut query = sqlx::query_as(&sql).bind(user);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&mut **c).await
+    })
+}
+
+/// Locks the user's row, then their accounts in id order.
+pub async fn lock_user(tx: &mut Tx, user: Uuid) -> Result<(), sqlx::Error> {
+    let users = format!("SELECT id FROM users WHERE id = $1{}", tx.for_update());
+    let accounts = format!(
+        "SELECT id FROM accounts WHERE user_id = $1 ORDER BY id{}",
+        tx.for_update()
+    );
+    with_tx!(tx, |c| {
+        sqlx::query(&users).bind(user).execute(&mut **c).await?;
+        sqlx::query(&accounts).bind(user).execute(&mut **c).await?;
+        Ok(())
+    })
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    account: Uuid,
+    entry: &Entry<'_>,
+    transfer: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Movement, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO movements ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+    );
+    with_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(Uuid::now_v7())
+        .bind(account)
+        .bind(entry.amount.get())
+        .bind(entry.description)
+        .bind(entry.category)
+        .bind(entry.occurred_at)
+        .bind(now)
+        .bind(transfer)
+        .fetch_one(&mut **c)
+        .await)
+}
+
+/// The movement and, for a transfer, its other leg, if `user` owns the movement.
+pub async fn legs(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    id: Uuid,
+) -> Result<Vec<Leg>, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT m.id, m.account_id, m.amount FROM movements m
+         JOIN accounts a ON a.id = m.account_id
+         WHERE a.user_id = $3 AND (
+            (m.id = $1 AND m.account_id = $2)
+            OR m.transfer_id = (SELECT t.transfer_id FROM movements t WHERE t.id = $1 AND t.account_id = $2))"
+    )
+    .bind(id)
+    .bind(account)
+    .bind(user)
+    .fetch_all(&mut **c)
+    .await
+    })
+}
+
+/// The accounts holding the other legs of `account`'s transfers.
+pub async fn partner_accounts(tx: &mut Tx, account: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT DISTINCT p.account_id FROM movements m
+         JOIN movements p ON p.transfer_id = m.transfer_id AND p.account_id <> m.account_id
+         WHERE m.account_id = $1 AND m.transfer_id IS NOT NULL"
+    )
+    .bind(account)
+    .fetch_all(&mut **c)
+    .await)
+}
+
+/// The other legs of `account`'s transfers.
+pub async fn partner_legs(tx: &mut Tx, account: Uuid) -> Result<Vec<Leg>, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_as(
+        "SELECT p.id, p.account_id, p.amount FROM movements m
+         JOIN movements p ON p.transfer_id = m.transfer_id AND p.account_id <> m.account_id
+         WHERE m.account_id = $1 AND m.transfer_id IS NOT NULL"
+    )
+    .bind(account)
+    .fetch_all(&mut **c)
+    .await)
+}
+
+/// Deletes the movements `ids`; how many were still there.
+pub async fn delete(tx: &mut Tx, ids: &[Uuid]) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "DELETE FROM movements WHERE id IN {}",
+        placeholders(1, ids.len())
+    );
+    with_tx!(tx, |c| {
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.execute(&mut **c).await.map(|r| r.rows_affected())
+    })
+}
