@@ -83,6 +83,12 @@ impl Transient for sqlx::Error {
     }
 }
 
+/// Whether `e` is a foreign-key violation: what a row refers to is gone.
+pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation))
+}
+
 /// How many times a transaction runs before a transient failure is reported.
 pub const ATTEMPTS: u32 = 5;
 

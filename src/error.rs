@@ -231,6 +231,15 @@ impl ApiError {
         ApiError::Internal(e.into())
     }
 
+    /// The token was good, but its user has been deleted (perhaps while
+    /// this request was running).
+    pub fn user_gone() -> Self {
+        ApiError::Unauthorized {
+            detail: "the token's user no longer exists",
+            invalid_token: true,
+        }
+    }
+
     /// One invalid field.
     pub fn field(field: &str, code: &str, message: &str) -> Self {
         ApiError::invalid(vec![FieldError::new(field, code, message)])

@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Account, AccountCreate, AccountKind};
-use crate::db::{with_pool, with_tx, Pool, Tx};
+use crate::db::{is_foreign_key_violation, with_pool, with_tx, Pool, Tx};
+use crate::error::ApiError;
 
 const COLUMNS: &str = "id, name, kind, currency, balance, version, created_at, updated_at";
 
@@ -57,13 +58,14 @@ pub async fn find_for_update(
         .await)
 }
 
-/// A new, empty account (the ledger records its opening balance).
+/// A new, empty account (the ledger records its opening balance). If the
+/// user was deleted meanwhile, their token no longer counts: 401.
 pub async fn insert(
     tx: &mut Tx,
     user: Uuid,
     new: &AccountCreate,
     now: DateTime<Utc>,
-) -> Result<Account, sqlx::Error> {
+) -> Result<Account, ApiError> {
     let sql = format!(
         "INSERT INTO accounts (id, user_id, name, kind, currency, balance, version, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, 0, 1, $6, $6) RETURNING {COLUMNS}"
@@ -77,6 +79,10 @@ pub async fn insert(
         .bind(now)
         .fetch_one(&mut **c)
         .await)
+    .map_err(|e| match is_foreign_key_violation(&e) {
+        true => ApiError::user_gone(),
+        false => e.into(),
+    })
 }
 
 pub async fn rename(

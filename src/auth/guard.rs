@@ -60,7 +60,7 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
         .map_err(|_| unauthorized("the token is invalid or expired", true))?;
     let db = Db::fetch(req.rocket()).ok_or_else(|| ApiError::internal("no database"))?;
     if !store::user_exists(db, id).await? {
-        return Err(unauthorized("the token's user no longer exists", true));
+        return Err(ApiError::user_gone());
     }
     Ok(AuthUser { id })
 }

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::{with_pool, with_tx, Pool, Tx};
+use crate::db::{is_foreign_key_violation, with_pool, with_tx, Pool, Tx};
+use crate::error::ApiError;
 
 #[derive(sqlx::FromRow)]
 pub struct Row {
@@ -13,7 +14,7 @@ pub struct Row {
 
 /// Takes the key unless a live claim holds it (an expired one is taken
 /// over). On PostgreSQL a concurrent claim of the same key waits here until
-/// the first transaction ends.
+/// the first transaction ends. A user deleted meanwhile is a 401.
 pub async fn claim(
     tx: &mut Tx,
     user: Uuid,
@@ -21,7 +22,7 @@ pub async fn claim(
     fingerprint: &[u8],
     now: DateTime<Utc>,
     expired_before: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, ApiError> {
     let taken = with_tx!(tx, |c| sqlx::query(
         "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at)
          VALUES ($1, $2, $3, $4)
@@ -36,8 +37,12 @@ pub async fn claim(
     .bind(now)
     .bind(expired_before)
     .execute(&mut **c)
-    .await?
-    .rows_affected());
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(|e| match is_foreign_key_violation(&e) {
+        true => ApiError::user_gone(),
+        false => e.into(),
+    })?;
     Ok(taken == 1)
 }
 

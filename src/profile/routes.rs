@@ -14,20 +14,15 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
     openapi_get_routes_spec![me_view, me_delete]
 }
 
-fn gone() -> ApiError {
-    ApiError::Unauthorized {
-        detail: "the token's user no longer exists",
-        invalid_token: true,
-    }
-}
-
 /// # Show the signed-in user
 ///
 /// The user of the bearer token, with every account they own.
 #[openapi(tag = "profile")]
 #[get("/me")]
 pub async fn me_view(user: AuthUser, db: &Db) -> ApiResult<Json<Me>> {
-    let found = auth::user(db, user.id).await?.ok_or_else(gone)?;
+    let found = auth::user(db, user.id)
+        .await?
+        .ok_or_else(ApiError::user_gone)?;
     let accounts = accounts::of_user(db, user.id).await?;
     Ok(Json(Me::new(found, accounts)))
 }
@@ -44,7 +39,7 @@ pub async fn me_delete(user: AuthUser, db: &Db) -> ApiResult<NoContent> {
             if auth::delete_user(tx, user.id).await? {
                 Ok(NoContent)
             } else {
-                Err(gone())
+                Err(ApiError::user_gone())
             }
         })
     })

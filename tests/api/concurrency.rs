@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::accounts::create_account;
 use crate::api_test;
-use crate::helpers::Req;
+use crate::helpers::{Reply, Req, TestApp};
 use crate::movements::{balance_and_sum, setup};
 
 api_test!(
@@ -148,5 +148,207 @@ api_test!(
             "{replies:?}"
         );
         assert_eq!(balance_and_sum(app, &token, &account).await, (300, 300));
+    }
+);
+
+/// Every balance is the sum of its account's movements, and every transfer
+/// has both legs or neither, read straight from the database.
+async fn assert_the_ledger_holds(app: &TestApp) {
+    let (off_balance, half_transfers): (i64, i64) = crate::with_pool!(app.pool(), |p| {
+        let off: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts a
+             WHERE a.balance <> (SELECT COALESCE(SUM(m.amount), 0) FROM movements m WHERE m.account_id = a.id)",
+        )
+        .fetch_one(p)
+        .await
+        .unwrap();
+        let half: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT transfer_id FROM movements WHERE transfer_id IS NOT NULL
+             GROUP BY transfer_id HAVING COUNT(*) <> 2 OR SUM(amount) <> 0) t",
+        )
+        .fetch_one(p)
+        .await
+        .unwrap();
+        (off, half)
+    });
+    assert_eq!(
+        off_balance, 0,
+        "accounts whose balance is not the sum of their movements"
+    );
+    assert_eq!(
+        half_transfers, 0,
+        "transfers without exactly two opposite legs"
+    );
+}
+
+/// Fails with every reply whose status is not one of `allowed`.
+#[track_caller]
+fn only(replies: &[Reply], allowed: &[u16], what: &str) {
+    let odd: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| !allowed.contains(&r.status.code))
+        .collect();
+    assert!(odd.is_empty(), "{what}: undocumented statuses {odd:#?}");
+}
+
+async fn account(app: &TestApp, token: &str, name: &str, opening: i64) -> String {
+    let a = create_account(
+        app,
+        token,
+        json!({"name": name, "kind": "cash", "currency": "EUR", "opening_balance": opening}),
+    )
+    .await;
+    format!("/v1/accounts/{}", a["id"].as_str().unwrap())
+}
+
+/// `n` movements on `account`, and their paths.
+async fn movements(app: &TestApp, token: &str, account: &str, n: i64) -> Vec<String> {
+    let mut paths = Vec::new();
+    for i in 1..=n {
+        let r = app
+            .post(
+                &format!("{account}/movements"),
+                json!({"amount": i * 10, "description": format!("m{i}")}),
+                Some(token),
+            )
+            .await;
+        assert_eq!(r.status, Status::Created, "{r:?}");
+        paths.push(r.header("Location").unwrap().to_owned());
+    }
+    paths
+}
+
+/// `n` transfers from `a` to `b`, and the paths of their legs on `a`.
+async fn transfers(app: &TestApp, token: &str, a: &str, b: &str, n: i64) -> Vec<String> {
+    let id = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+    let mut legs = Vec::new();
+    for i in 1..=n {
+        let r = app
+            .post(
+                "/v1/transfers",
+                json!({"from_account_id": id(a), "to_account_id": id(b), "amount": i}),
+                Some(token),
+            )
+            .await;
+        assert_eq!(r.status, Status::Created, "{r:?}");
+        legs.push(format!(
+            "{a}/movements/{}",
+            r.body["from_movement"]["id"].as_str().unwrap()
+        ));
+    }
+    legs
+}
+
+api_test!(
+    movement_and_leg_deletions_racing_an_account_deletion_answer_only_documented_statuses,
+    |app| {
+        let token = app.sign_in("ana@example.com").await;
+        for round in 0..4 {
+            let a = account(app, &token, &format!("a{round}"), 1_000).await;
+            let b = account(app, &token, &format!("b{round}"), 1_000).await;
+            let mut targets = movements(app, &token, &a, 20).await;
+            targets.extend(transfers(app, &token, &a, &b, 10).await);
+            let deletions = targets.iter().map(|m| app.delete(m, Some(&token)));
+            let (replies, closed) = futures::join!(
+                futures::future::join_all(deletions),
+                app.delete(&a, Some(&token))
+            );
+            only(&replies, &[204, 404], "movement deletions");
+            only(&[closed], &[204], "the account deletion");
+            assert_the_ledger_holds(app).await;
+            let (balance, sum) = balance_and_sum(app, &token, &b).await;
+            assert_eq!((balance, sum), (1_000, 1_000), "b's legs went with a");
+        }
+    }
+);
+
+api_test!(
+    movement_deletions_and_posts_racing_the_users_deletion_answer_only_documented_statuses,
+    |app| {
+        for round in 0..3 {
+            let token = app.sign_in(&format!("u{round}@example.com")).await;
+            let a = account(app, &token, "a", 500).await;
+            let b = account(app, &token, "b", 500).await;
+            let mut targets = movements(app, &token, &a, 15).await;
+            targets.extend(transfers(app, &token, &a, &b, 10).await);
+            let deletions = targets.iter().map(|m| app.delete(m, Some(&token)));
+            let posts = (0..10).map(|i| {
+                let key = format!("k{i}");
+                let path = format!("{a}/movements");
+                let token = token.clone();
+                async move {
+                    app.call(
+                        Req::new(Method::Post, &path)
+                            .token(Some(&token))
+                            .header("Idempotency-Key", &key)
+                            .json(json!({"amount": 7, "description": "late"})),
+                    )
+                    .await
+                }
+            });
+            let creates = (0..5).map(|i| {
+                app.post(
+                    "/v1/accounts",
+                    json!({"name": format!("n{i}"), "kind": "cash", "currency": "EUR", "opening_balance": 9}),
+                    Some(&token),
+                )
+            });
+            let (deleted, posted, created, me) = futures::join!(
+                futures::future::join_all(deletions),
+                futures::future::join_all(posts),
+                futures::future::join_all(creates),
+                app.delete("/v1/me", Some(&token))
+            );
+            only(&deleted, &[204, 401, 404], "movement deletions");
+            only(&posted, &[201, 401, 404], "posts");
+            only(&created, &[201, 401], "account creations");
+            only(&[me], &[204], "the user's deletion");
+            app.get("/v1/me", Some(&token))
+                .await
+                .problem(Status::Unauthorized);
+            assert_the_ledger_holds(app).await;
+        }
+    }
+);
+
+api_test!(
+    transfers_racing_deletions_of_their_legs_keep_both_legs_or_neither,
+    |app| {
+        let token = app.sign_in("ana@example.com").await;
+        let a = account(app, &token, "a", 10_000).await;
+        let b = account(app, &token, "b", 10_000).await;
+        let legs = transfers(app, &token, &a, &b, 20).await;
+        let id = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+        let new_transfers = (0..20).map(|i| {
+            let (from, to) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            app.post(
+                "/v1/transfers",
+                json!({"from_account_id": id(from), "to_account_id": id(to), "amount": 100 + i}),
+                Some(&token),
+            )
+        });
+        // Each old leg is deleted twice at once, from either side.
+        let deletions = legs
+            .iter()
+            .chain(legs.iter())
+            .map(|leg| app.delete(leg, Some(&token)));
+        let (made, deleted) = futures::join!(
+            futures::future::join_all(new_transfers),
+            futures::future::join_all(deletions)
+        );
+        only(&made, &[201], "transfers");
+        only(&deleted, &[204, 404], "leg deletions");
+        assert_eq!(
+            deleted
+                .iter()
+                .filter(|r| r.status == Status::NoContent)
+                .count(),
+            legs.len(),
+            "each transfer is deleted exactly once"
+        );
+        assert_the_ledger_holds(app).await;
+        let (a_balance, _) = balance_and_sum(app, &token, &a).await;
+        let (b_balance, _) = balance_and_sum(app, &token, &b).await;
+        assert_eq!(a_balance + b_balance, 20_000, "transfers create no money");
     }
 );
