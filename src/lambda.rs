@@ -217,12 +217,15 @@ fn source_ip(req: &Request) -> Option<IpAddr> {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
         _ => None,
     };
-    // ALB puts the client first in X-Forwarded-For.
+    // ALB appends the address it saw to X-Forwarded-For: the last entry is
+    // the client; anything before it the client may have written itself.
     let forwarded = || {
         req.headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
             .map(|v| v.trim().to_owned())
     };
     from_context.or_else(forwarded)?.parse().ok()

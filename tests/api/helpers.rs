@@ -34,9 +34,27 @@ macro_rules! with_pool {
     };
 }
 
-/// Declares one test per backend: `NAME::sqlite` and `NAME::postgres`.
+/// Declares one test per backend: `NAME::sqlite` and `NAME::postgres`;
+/// `configure = |settings| …` changes the app's settings first.
 #[macro_export]
 macro_rules! api_test {
+    ($(#[$meta:meta])* $name:ident, configure = $configure:expr, |$app:ident| $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::helpers::run_with($crate::helpers::Backend::Sqlite, $configure, |r| r, async |$app: &$crate::helpers::TestApp| $body).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::helpers::run_with($crate::helpers::Backend::Postgres, $configure, |r| r, async |$app: &$crate::helpers::TestApp| $body).await
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
         $(#[$meta])*
         mod $name {
@@ -175,6 +193,9 @@ impl TestApp {
     /// Sends a request and returns status, headers we care about and the JSON body.
     pub async fn call(&self, req: Req<'_>) -> Reply {
         let mut request = self.client.req(req.method, req.path.to_owned());
+        if let Some(remote) = req.remote {
+            request = request.remote(remote);
+        }
         if let Some(token) = req.token {
             request = request.header(Header::new("Authorization", format!("Bearer {token}")));
         }
@@ -247,6 +268,7 @@ impl TestApp {
 }
 
 pub struct Req<'a> {
+    remote: Option<std::net::SocketAddr>,
     method: rocket::http::Method,
     path: &'a str,
     token: Option<&'a str>,
@@ -258,6 +280,7 @@ pub struct Req<'a> {
 impl<'a> Req<'a> {
     pub fn new(method: rocket::http::Method, path: &'a str) -> Self {
         Req {
+            remote: None,
             method,
             path,
             token: None,
@@ -268,6 +291,11 @@ impl<'a> Req<'a> {
     }
     pub fn token(mut self, token: Option<&'a str>) -> Self {
         self.token = token;
+        self
+    }
+    /// The socket address the request comes from.
+    pub fn remote(mut self, addr: &str) -> Self {
+        self.remote = Some(addr.parse().expect("ip:port"));
         self
     }
     pub fn header(mut self, name: &'a str, value: &'a str) -> Self {

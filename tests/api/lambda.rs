@@ -241,7 +241,10 @@ async fn alb_and_function_url_events_reach_rocket_intact() {
             "ALB's encoded query is decoded once"
         );
         assert_eq!(echo["x_tag"], json!(["a", "b"]));
-        assert_eq!(echo["remote"], "192.0.2.44", "from X-Forwarded-For");
+        assert_eq!(
+            echo["remote"], "192.0.2.44",
+            "the address ALB appended to X-Forwarded-For"
+        );
         assert_eq!(
             base64::engine::general_purpose::STANDARD
                 .decode(echo["body_base64"].as_str().unwrap())
@@ -646,4 +649,48 @@ async fn in_lambda_mode_the_pool_connects_lazily_and_migrations_wait_to_be_asked
         .await;
     assert_eq!(otp["statusCode"], 500, "no tables yet: {otp}");
     function.stop().await;
+}
+
+/// A sign-in code request as API Gateway (HTTP v2) delivers it, from `source_ip`,
+/// with a header the client wrote itself.
+fn otp_event(source_ip: &str, email: &str, forged: &str) -> Value {
+    let mut event = fixture("http_v2_default");
+    event["rawPath"] = json!("/v1/auth/otp");
+    event["rawQueryString"] = json!("");
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["requestContext"]["http"]["path"] = json!("/v1/auth/otp");
+    event["requestContext"]["http"]["sourceIp"] = json!(source_ip);
+    event["headers"]["content-type"] = json!("application/json");
+    event["headers"]["x-forwarded-for"] = json!(forged);
+    event["body"] = json!(json!({"email": email}).to_string());
+    event["isBase64Encoded"] = json!(false);
+    event.as_object_mut().unwrap().remove("cookies");
+    event["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("content-length");
+    event
+}
+
+#[tokio::test]
+async fn on_lambda_the_sign_in_limit_counts_the_events_source_ip() {
+    crate::helpers::run_with(
+        crate::helpers::Backend::Sqlite,
+        |s| {
+            s.lambda = true;
+            s.signin_limit_per_ip = 1;
+        },
+        |r| r,
+        async |app: &TestApp| {
+            let first = invoke(app, otp_event("198.51.100.23", "a@example.com", "1.1.1.1")).await;
+            assert_eq!(first["statusCode"], 202, "{first}");
+            // Another X-Forwarded-For does not make it another client.
+            let again = invoke(app, otp_event("198.51.100.23", "b@example.com", "2.2.2.2")).await;
+            assert_eq!(again["statusCode"], 429, "{again}");
+            assert!(again["headers"]["retry-after"].is_string(), "{again}");
+            let other = invoke(app, otp_event("203.0.113.50", "c@example.com", "1.1.1.1")).await;
+            assert_eq!(other["statusCode"], 202, "{other}");
+        },
+    )
+    .await;
 }

@@ -1,0 +1,266 @@
+//! Input a careless or hostile client sends: every answer is a documented
+//! status with a clear problem, the same on both backends, and nothing is
+//! half-written.
+
+use rocket::http::{Method, Status};
+use serde_json::{json, Value};
+
+use crate::accounts::create_account;
+use crate::api_test;
+use crate::helpers::{Req, TestApp};
+use crate::movements::{balance_and_sum, setup};
+
+/// Every C0 control character class a string can smuggle in.
+const CONTROLS: [&str; 5] = ["\u{0}", "\n", "\t", "\r", "\u{1f}"];
+
+async fn field_errors_of(app: &TestApp, req: Req<'_>) -> Vec<(String, String)> {
+    app.call(req).await.field_errors()
+}
+
+api_test!(
+    control_characters_in_every_string_field_are_422_on_both_backends,
+    |app| {
+        let (token, account) = setup(app).await;
+        let other = create_account(
+            app,
+            &token,
+            json!({"name": "B", "kind": "cash", "currency": "EUR"}),
+        )
+        .await;
+        let id = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+        for c in CONTROLS {
+            let text = format!("a{c}b");
+            let movements = format!("{account}/movements");
+            // (method, path, body, the field and code the 422 names)
+            let cases: Vec<(Method, String, Value, (&str, &str))> = vec![
+                (
+                    Method::Post,
+                    "/v1/auth/otp".into(),
+                    json!({"email": format!("a{c}@example.com")}),
+                    ("email", "email"),
+                ),
+                (
+                    Method::Post,
+                    "/v1/auth/token".into(),
+                    json!({"email": "ana@example.com", "code": format!("12{c}456")}),
+                    ("code", "pattern"),
+                ),
+                (
+                    Method::Post,
+                    "/v1/accounts".into(),
+                    json!({"name": text, "kind": "cash", "currency": "EUR"}),
+                    ("name", "control"),
+                ),
+                (
+                    Method::Post,
+                    "/v1/accounts".into(),
+                    json!({"name": "ok", "kind": "cash", "currency": format!("EU{c}")}),
+                    ("currency", "currency"),
+                ),
+                (
+                    Method::Patch,
+                    account.clone(),
+                    json!({"name": text}),
+                    ("name", "control"),
+                ),
+                (
+                    Method::Post,
+                    movements.clone(),
+                    json!({"amount": 1, "description": text}),
+                    ("description", "control"),
+                ),
+                (
+                    Method::Post,
+                    movements.clone(),
+                    json!({"amount": 1, "description": "ok", "category": format!("fo{c}od")}),
+                    ("category", "pattern"),
+                ),
+                (
+                    Method::Post,
+                    "/v1/transfers".into(),
+                    json!({"from_account_id": id(&account), "to_account_id": other["id"], "amount": 1, "description": text}),
+                    ("description", "control"),
+                ),
+            ];
+            for (method, path, body, (field, code)) in cases {
+                let errors = field_errors_of(
+                    app,
+                    Req::new(method, &path)
+                        .token(Some(&token))
+                        .json(body.clone()),
+                )
+                .await;
+                assert_eq!(
+                    errors,
+                    vec![(field.to_owned(), code.to_owned())],
+                    "{method} {path} {body}"
+                );
+            }
+            let query = format!("{movements}?category=fo{}od", urlencode(c));
+            assert_eq!(
+                app.get(&query, Some(&token)).await.field_errors(),
+                vec![("category".to_owned(), "pattern".to_owned())]
+            );
+        }
+        assert_eq!(
+            balance_and_sum(app, &token, &account).await,
+            (0, 0),
+            "nothing was written"
+        );
+        let name = app.get(&account, Some(&token)).await.body["name"].clone();
+        assert_eq!(name, "A", "the account kept its name");
+    }
+);
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+api_test!(text_without_control_characters_is_stored_as_sent, |app| {
+    let (token, account) = setup(app).await;
+    let text = "Café 🎉 \u{7f} \u{a0} naïve — 100% «ok»";
+    let reply = app
+        .post(
+            &format!("{account}/movements"),
+            json!({"amount": 1, "description": text}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(reply.status, Status::Created, "{reply:?}");
+    let stored = app
+        .get(reply.header("Location").unwrap(), Some(&token))
+        .await;
+    assert_eq!(stored.body["description"], text);
+});
+
+/// Inserts, behind the API's back, `per_account` movements of the largest
+/// amount on each of `accounts` new EUR accounts of `token`'s user, with
+/// balances to match: sums far beyond 64 bits.
+async fn huge_history(app: &TestApp, token: &str, accounts: usize, per_account: i64) {
+    const MAX: i64 = 1_000_000_000_000_000;
+    for i in 0..accounts {
+        let a = create_account(
+            app,
+            token,
+            json!({"name": format!("big{i}"), "kind": "investment", "currency": "EUR"}),
+        )
+        .await;
+        let id = uuid::Uuid::parse_str(a["id"].as_str().unwrap()).unwrap();
+        let balance = MAX * per_account;
+        match app.pool() {
+            tally::db::Pool::Sqlite(p) => {
+                sqlx::query(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
+                     INSERT INTO movements (id, account_id, amount, description, category, occurred_at, created_at)
+                     SELECT randomblob(16), $1, $2, 'big', 'big', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n",
+                )
+                .bind(id)
+                .bind(MAX)
+                .bind(per_account)
+                .execute(p)
+                .await
+                .unwrap();
+                sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
+                    .bind(balance)
+                    .bind(id)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            tally::db::Pool::Postgres(p) => {
+                sqlx::query(
+                    "INSERT INTO movements (id, account_id, amount, description, category, occurred_at, created_at)
+                     SELECT gen_random_uuid(), $1, $2, 'big', 'big', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+                     FROM generate_series(1, $3)",
+                )
+                .bind(id)
+                .bind(MAX)
+                .bind(per_account as i32)
+                .execute(p)
+                .await
+                .unwrap();
+                sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
+                    .bind(balance)
+                    .bind(id)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+api_test!(overview_sums_beyond_64_bits_are_exact_not_a_500, |app| {
+    let token = app.sign_in("ana@example.com").await;
+    // 10 accounts of 10^18 each: 10^19 in all, more than i64::MAX (9.2 × 10^18).
+    huge_history(app, &token, 10, 1000).await;
+    let reply = app.get("/v1/overview", Some(&token)).await;
+    assert_eq!(reply.status, Status::Ok, "{reply:?}");
+    let ten_to_the_19 = 10_000_000_000_000_000_000_u64;
+    let eur = &reply.body["currencies"][0];
+    assert_eq!(eur["balance"].as_u64(), Some(ten_to_the_19), "{eur}");
+    assert_eq!(eur["income"].as_u64(), Some(ten_to_the_19), "{eur}");
+    assert_eq!(eur["accounts"], 10);
+    let big = &reply.body["categories"][0];
+    assert_eq!(
+        (big["category"].as_str(), big["income"].as_u64()),
+        (Some("big"), Some(ten_to_the_19))
+    );
+    // A period holding all of it says the same.
+    let period = app
+        .get(
+            "/v1/overview?from=2025-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        period.body["currencies"][0]["income"].as_u64(),
+        Some(ten_to_the_19)
+    );
+});
+
+api_test!(a_balance_cannot_leave_ten_to_the_eighteen, |app| {
+    let token = app.sign_in("ana@example.com").await;
+    huge_history(app, &token, 1, 1000).await;
+    let accounts = app.get("/v1/accounts", Some(&token)).await;
+    let path = format!(
+        "/v1/accounts/{}/movements",
+        accounts.body["items"][0]["id"].as_str().unwrap()
+    );
+    let reply = app
+        .post(
+            &path,
+            json!({"amount": 1, "description": "one more"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        reply.field_errors(),
+        vec![("amount".to_owned(), "balance_range".to_owned())]
+    );
+});
+
+api_test!(
+    a_64_kib_body_of_unknown_fields_is_one_422_listing_100_and_counting_all,
+    |app| {
+        let mut body = serde_json::Map::new();
+        body.insert("email".into(), json!("ana@example.com"));
+        let (mut i, mut size) = (0, 30);
+        while size < 64 * 1024 - 20 {
+            let name = format!("f{i}");
+            size += name.len() + 5; // "name":0,
+            body.insert(name, json!(0));
+            i += 1;
+        }
+        let reply = app
+            .call(Req::new(Method::Post, "/v1/auth/otp").json(Value::Object(body)))
+            .await;
+        let errors = reply.field_errors();
+        assert_eq!(errors.len(), 100, "the list is capped");
+        assert!(errors.iter().all(|(_, code)| code == "unknown_field"));
+        assert_eq!(
+            reply.body["detail"],
+            format!("{i} fields are invalid; the first 100 are listed")
+        );
+    }
+);

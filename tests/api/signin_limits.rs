@@ -1,0 +1,129 @@
+//! Sign-in abuse: a per-client-address limit on codes asked for and tried,
+//! counted in the database, with the client's address from the socket (or a
+//! trusted proxy), never from a header the client set.
+
+use rocket::http::{Method, Status};
+use serde_json::json;
+
+use crate::api_test;
+use crate::helpers::{Reply, Req, TestApp};
+
+async fn ask(app: &TestApp, email: &str, remote: &str, forwarded: Option<&str>) -> Reply {
+    let mut req = Req::new(Method::Post, "/v1/auth/otp")
+        .remote(remote)
+        .json(json!({"email": email}));
+    if let Some(xff) = forwarded {
+        req = req.header("X-Forwarded-For", xff);
+    }
+    app.call(req).await
+}
+
+async fn try_code(app: &TestApp, remote: &str) -> Reply {
+    app.call(
+        Req::new(Method::Post, "/v1/auth/token")
+            .remote(remote)
+            .json(json!({"email": "ana@example.com", "code": "000000"})),
+    )
+    .await
+}
+
+#[track_caller]
+fn limited(reply: &Reply) {
+    reply.problem(Status::TooManyRequests);
+    let retry: u64 = reply.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=3601).contains(&retry), "{retry}");
+}
+
+api_test!(
+    codes_asked_for_and_tried_count_against_the_address_then_429,
+    configure = |s| s.signin_limit_per_ip = 3,
+    |app| {
+        let me = "203.0.113.5:40000";
+        assert_eq!(
+            ask(app, "ana@example.com", me, None).await.status,
+            Status::Accepted
+        );
+        assert_eq!(try_code(app, me).await.status, Status::Unauthorized);
+        assert_eq!(
+            ask(app, "bob@example.com", me, None).await.status,
+            Status::Accepted
+        );
+        limited(&ask(app, "carl@example.com", me, None).await);
+        limited(&try_code(app, me).await);
+        // Another address is not affected.
+        assert_eq!(
+            ask(app, "dora@example.com", "198.51.100.9:1", None)
+                .await
+                .status,
+            Status::Accepted
+        );
+    }
+);
+
+api_test!(
+    a_forged_x_forwarded_for_does_not_buy_more_tries,
+    configure = |s| s.signin_limit_per_ip = 2,
+    |app| {
+        let me = "203.0.113.5:40000";
+        for (i, forged) in ["1.1.1.1", "2.2.2.2", "3.3.3.3"].iter().enumerate() {
+            let reply = ask(app, &format!("u{i}@example.com"), me, Some(forged)).await;
+            if i < 2 {
+                assert_eq!(reply.status, Status::Accepted, "{reply:?}");
+            } else {
+                limited(&reply);
+            }
+        }
+    }
+);
+
+api_test!(
+    behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit,
+    configure = |s| {
+        s.signin_limit_per_ip = 1;
+        s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    },
+    |app| {
+        let proxy = "10.1.2.3:5000";
+        // The client's own first entry is ignored; the proxy appended the real one.
+        let a = "6.6.6.6, 198.51.100.1";
+        let b = "6.6.6.6, 198.51.100.2";
+        assert_eq!(
+            ask(app, "a1@example.com", proxy, Some(a)).await.status,
+            Status::Accepted
+        );
+        limited(&ask(app, "a2@example.com", proxy, Some(a)).await);
+        assert_eq!(
+            ask(app, "b1@example.com", proxy, Some(b)).await.status,
+            Status::Accepted
+        );
+    }
+);
+
+api_test!(
+    ten_wrong_tries_per_address_an_hour_over_all_its_codes,
+    |app| {
+        for _ in 0..2 {
+            let code = app.request_code("ana@example.com").await;
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            for _ in 0..5 {
+                app.post(
+                    "/v1/auth/token",
+                    json!({"email": "ana@example.com", "code": wrong}),
+                    None,
+                )
+                .await
+                .problem(Status::Unauthorized);
+            }
+        }
+        // A third code does not buy more guesses: even the right one waits.
+        let code = app.request_code("ana@example.com").await;
+        let reply = app
+            .post(
+                "/v1/auth/token",
+                json!({"email": "ana@example.com", "code": code}),
+                None,
+            )
+            .await;
+        limited(&reply);
+    }
+);
