@@ -2,9 +2,12 @@
 --
 --   wrk -tT ... -s bench/scale.lua URL -- seed TOKEN ACCOUNT_ID N T
 --       POSTs exactly N movements to the account (split over the T threads;
---       occurred_at spread over 2025, 8 categories), then idles on GET /health
---       until wrk is stopped. Progress goes to stderr: "seeded <n>" lines and
---       "thread done" when a thread's share is answered.
+--       occurred_at spread over 2025, 8 categories); a thread stops once its
+--       share is answered (wrk itself then waits to be interrupted). Progress
+--       goes to stderr: "seeded 10000" lines and "thread done <rest>".
+--       wrk calls request() once on the first thread's state to check the
+--       script, and drops that request: so each thread's first request is a
+--       GET /health that counts for nothing.
 --   wrk ... -s bench/scale.lua URL -- get TOKEN PATH
 --       GETs PATH over and over.
 --
@@ -21,7 +24,7 @@ function setup(thread)
 end
 
 local mode, auth, json_headers, path, quota
-local sent, answered, health = 0, 0, nil
+local sent, answered, health, first = 0, 0, nil, true
 local categories = { "food", "rent", "fun", "travel", "salary", "health", "books", "tax" }
 local year_start = 1735689600 -- 2025-01-01T00:00:00Z
 
@@ -47,7 +50,10 @@ end
 
 function request()
   if mode == "get" then return path end
-  if sent >= quota then return health end
+  if first or sent >= quota then
+    first = false
+    return health
+  end
   sent = sent + 1
   local amount = math.random(-50000, 50000)
   if amount == 0 then amount = 1 end
@@ -62,7 +68,10 @@ function response(status, headers, body)
   if mode == "seed" and status ~= 200 then
     answered = answered + 1
     if answered % 10000 == 0 then io.stderr:write("seeded 10000\n") end
-    if answered == quota then io.stderr:write(string.format("thread done %d\n", quota % 10000)) end
+    if answered == quota then
+      io.stderr:write(string.format("thread done %d\n", quota % 10000))
+      wrk.thread:stop()
+    end
   end
 end
 
