@@ -399,6 +399,21 @@ def wrk(url, script, script_args, *, duration, connections, threads, out_path, p
     return result
 
 
+async def _pg_backends(database: str) -> list[int]:
+    conn = await asyncpg.connect(_admin_url)
+    try:
+        return [r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
+    finally:
+        await conn.close()
+
+
+def pg_backends(app: App) -> list[int]:
+    """The PostgreSQL server processes serving this app's database (none on SQLite)."""
+    if app.backend != "postgres":
+        return []
+    return asyncio.run(_pg_backends(app.database_url.rsplit("/", 1)[1]))
+
+
 def measure(app: App, data_file: str, args, out_dir: str) -> dict:
     """Warm-up, then the measured run with CPU and memory sampling."""
     url, script = app.base, os.path.join(HERE, "mix.lua")
@@ -411,6 +426,7 @@ def measure(app: App, data_file: str, args, out_dir: str) -> dict:
     pids = tree(app.proc.pid)
     sampler = Sampler(app.proc.pid)
     say(f"{app.label}: {args.duration} s of the mix, {args.connections} connections, {args.threads} wrk threads")
+    db_before = cpu_ticks(pg_backends(app))
     before = cpu_ticks(pids)
     sampler.start()
     result = wrk(url, script, [data_file], duration=args.duration, connections=args.connections,
@@ -419,12 +435,17 @@ def measure(app: App, data_file: str, args, out_dir: str) -> dict:
     after = cpu_ticks(tree(app.proc.pid))
     ticks = sum(after.get(pid, 0) - before.get(pid, 0) for pid in after)
     cpu_s = ticks / CLK_TCK
+    # Backends that connected during the run count from 0.
+    db_after = cpu_ticks(pg_backends(app))
+    db_cpu_s = sum(db_after[pid] - db_before.get(pid, 0) for pid in db_after) / CLK_TCK
     result.update(
         app=app.name,
         processes=len(after),
         workers=app.workers if app.name == "fastapi" else None,
         cpu_seconds=cpu_s,
         cpu_us_per_request=cpu_s * 1e6 / max(result["requests"], 1),
+        db_cpu_seconds=db_cpu_s if app.backend == "postgres" else None,
+        db_cpu_us_per_request=db_cpu_s * 1e6 / max(result["requests"], 1) if app.backend == "postgres" else None,
         idle_rss_kb=idle,
         peak_rss_kb=peak,
         rss_samples=sampler.samples,
@@ -462,6 +483,11 @@ def table(backend: str, t: dict, f: dict, args, binary_size) -> str:
         ("idle RSS", fmt_mb(t["idle_rss_kb"]), fmt_mb(f["idle_rss_kb"]), ratio(f["idle_rss_kb"], t["idle_rss_kb"])),
         ("peak RSS", fmt_mb(t["peak_rss_kb"]), fmt_mb(f["peak_rss_kb"]), ratio(f["peak_rss_kb"], t["peak_rss_kb"])),
     ]  # fmt: skip
+    if backend == "postgres":
+        rows.append((
+            "PostgreSQL CPU µs/request", f"{t['db_cpu_us_per_request']:,.0f}", f"{f['db_cpu_us_per_request']:,.0f}",
+            ratio(f["db_cpu_us_per_request"], t["db_cpu_us_per_request"]),
+        ))  # fmt: skip
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
     workers = f["workers"]
     lines = [
@@ -472,8 +498,10 @@ def table(backend: str, t: dict, f: dict, args, binary_size) -> str:
         "|---|---:|---:|---:|",
         *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
         "",
-        "ratio: how many times better Tally is (> 1: Tally is ahead). CPU and RSS count the server's "
-        "processes only (all uvicorn processes for FastAPI), not the database server.",
+        "ratio: how many times better Tally is (> 1: Tally is ahead). CPU µs/request and RSS count the "
+        "app's own processes (all uvicorn processes for FastAPI)"
+        + ("; PostgreSQL CPU counts the server processes serving that app's database." if backend == "postgres"
+           else "; SQLite runs inside the app's processes."),
     ]
     if binary_size:
         lines.append(f"Tally's binary: {binary_size / 2**20:.1f} MiB stripped.")
