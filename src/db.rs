@@ -89,6 +89,9 @@ pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation))
 }
 
+/// Acquire timeouts since the last scrape of `/metrics`.
+pub static POOL_TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How many times a transaction runs before a transient failure is reported.
 pub const ATTEMPTS: u32 = 5;
 

@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::{Outcome, Request};
 use rocket::response::{self, Responder, Response};
-use rocket::{catch, catchers, Catcher};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -205,6 +204,9 @@ pub enum ApiError {
         detail: &'static str,
         retry_after: u64,
     },
+    /// The path exists, not with this method; the `Allow` header's value.
+    #[error("this path does not support this method; it allows {0}")]
+    MethodNotAllowed(String),
     #[error("the database does not answer")]
     DatabaseUnavailable,
     #[error("the database stayed too busy to finish the request; try again")]
@@ -264,6 +266,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => Status::UnsupportedMediaType,
             ApiError::Unprocessable(..) => Status::UnprocessableEntity,
             ApiError::TooManyRequests { .. } => Status::TooManyRequests,
+            ApiError::MethodNotAllowed(_) => Status::MethodNotAllowed,
             ApiError::DatabaseUnavailable | ApiError::DatabaseBusy => Status::ServiceUnavailable,
             ApiError::Status(status, _) => *status,
             ApiError::Internal(_) => Status::InternalServerError,
@@ -301,6 +304,15 @@ impl ApiError {
         status
     }
 
+    /// The error a failing guard stashed on `req`, if any.
+    pub fn stashed(req: &Request<'_>) -> Option<ApiError> {
+        req.local_cache(|| Stash(Mutex::new(None)))
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
     /// Fails a request guard with this error.
     pub fn fail<T>(self, req: &Request<'_>) -> Outcome<T, ()> {
         Outcome::Error((self.stash(req), ()))
@@ -333,6 +345,9 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                if matches!(e, sqlx::Error::PoolTimedOut) {
+                    crate::db::POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 tracing::warn!(error = %e, "the database does not answer");
                 ApiError::DatabaseUnavailable
             }
@@ -390,6 +405,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
             ApiError::DatabaseBusy => {
                 response.header(Header::new("Retry-After", "1"));
             }
+            ApiError::MethodNotAllowed(allow) => {
+                response.header(Header::new("Allow", allow.clone()));
+            }
             _ => {}
         }
         // Rocket answers a request it cannot parse (e.g. an unknown method)
@@ -435,30 +453,6 @@ impl<'r, const S: u16> Responder<'r, 'static> for Fails<S> {
     }
 }
 
-/// Renders every status Rocket produces on its own, and the errors stashed by guards.
-#[catch(default)]
-fn problem(status: Status, req: &Request<'_>) -> ApiError {
-    let stashed = req
-        .local_cache(|| Stash(Mutex::new(None)))
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
-    match stashed {
-        Some(error) if error.status() == status => error,
-        // Tally's own 422s are always stashed; an unstashed one is Rocket
-        // failing to parse a path parameter, which the contract calls a 400.
-        _ if status == Status::UnprocessableEntity => {
-            ApiError::BadRequest("a path parameter does not parse (ids are UUIDs)".to_owned())
-        }
-        _ => ApiError::from_status(status),
-    }
-}
-
-pub fn catchers() -> Vec<Catcher> {
-    catchers![problem]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +485,7 @@ mod tests {
             },
             ApiError::DatabaseUnavailable,
             ApiError::DatabaseBusy,
+            ApiError::MethodNotAllowed("GET".into()),
             ApiError::internal("x"),
         ];
         for e in errors {

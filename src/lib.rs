@@ -32,6 +32,7 @@ pub mod ledger;
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod metrics;
 pub mod movements;
 pub mod overview;
 pub mod profile;
@@ -54,6 +55,7 @@ pub use config::Settings;
 pub fn api() -> (Vec<(&'static str, Vec<Route>)>, OpenApi) {
     let features = [
         ("/", health::routes_and_spec()),
+        ("/", metrics::routes_and_spec()),
         ("/v1", auth::routes_and_spec()),
         ("/v1", profile::routes_and_spec()),
         ("/v1", accounts::routes_and_spec()),
@@ -118,9 +120,29 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
         .mount("/", docs::routes())
         .mount("/swagger-ui/", docs::swagger_ui())
         .mount("/rapidoc/", docs::rapidoc())
-        .register("/", error::catchers());
+        .mount("/", http::method_routes())
+        .register("/", http::catchers());
     for (base, routes) in mounts {
+        let routes: Vec<Route> = routes
+            .into_iter()
+            .filter(|r| settings.metrics || r.name.as_deref() != Some("metrics_view"))
+            .collect();
         rocket = rocket.mount(base, routes);
+    }
+    if !settings.cors_origins.is_empty() {
+        rocket = rocket.attach(http::Cors {
+            origins: settings.cors_origins.clone(),
+        });
+    }
+    if settings.metrics {
+        let backend = if settings.database_url.starts_with("sqlite:") {
+            "sqlite"
+        } else {
+            "postgres"
+        };
+        rocket = rocket
+            .manage(metrics::Metrics::new(backend))
+            .attach(metrics::Recorder);
     }
     if settings.auto_migrate {
         rocket = rocket.attach(AdHoc::try_on_ignite("Migrations", db::run_migrations));

@@ -2,17 +2,23 @@
 //! parameters, cursors, links and the success responses.
 
 mod body;
+mod catch;
 mod client;
+mod cors;
 mod cursor;
 mod link;
+mod methods;
 mod precondition;
 mod query;
 mod reply;
 
 pub use body::{check, Valid, BODY_LIMIT};
+pub use catch::catchers;
 pub use client::{client_ip, Network};
+pub use cors::Cors;
 pub use cursor::Cursors;
 pub use link::{prefix, public, Prefix, PREFIX_HEADER};
+pub use methods::{allow_header, allowed, routes as method_routes};
 pub use precondition::IfMatch;
 pub use query::{CategoryFilter, Cursor, From, Limit, Query, QueryParam, To};
 pub use reply::{Accepted, Created, Page, Paged, Reply, Tagged, Versioned};

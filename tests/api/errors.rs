@@ -13,9 +13,10 @@ api_test!(an_unknown_route_is_a_404_problem, |app| {
     app.get("/", None).await.problem(Status::NotFound);
 });
 
-api_test!(an_unsupported_method_is_a_problem_not_html, |app| {
+api_test!(an_unsupported_method_is_a_405_problem_not_html, |app| {
     let reply = app.call(Req::new(Method::Put, "/v1/me")).await;
-    reply.problem(Status::NotFound);
+    reply.problem(Status::MethodNotAllowed);
+    assert_eq!(reply.header("Allow"), Some("GET, HEAD, DELETE, OPTIONS"));
 });
 
 api_test!(malformed_json_is_400, |app| {

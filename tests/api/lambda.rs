@@ -694,3 +694,196 @@ async fn on_lambda_the_sign_in_limit_counts_the_events_source_ip() {
     )
     .await;
 }
+
+/// A REST API (v1) event on stage `Prod` of the execute-api domain, or of a
+/// custom domain (no stage in the URL).
+fn rest_event(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    token: &str,
+    body: Option<Value>,
+    domain: &str,
+) -> Value {
+    let mut event = fixture("rest_v1_prod");
+    event["path"] = json!(path);
+    event["httpMethod"] = json!(method);
+    event["requestContext"]["httpMethod"] = json!(method);
+    event["requestContext"]["path"] = json!(format!("/Prod{path}"));
+    event["requestContext"]["domainName"] = json!(domain);
+    let (single, multi): (Value, Value) = match query {
+        Some(q) => {
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect();
+            (
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!([v])))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            )
+        }
+        None => (Value::Null, Value::Null),
+    };
+    event["queryStringParameters"] = single;
+    event["multiValueQueryStringParameters"] = multi;
+    let auth = format!("Bearer {token}");
+    event["headers"] =
+        json!({"Authorization": auth, "Content-Type": "application/json", "Host": domain});
+    event["multiValueHeaders"] =
+        json!({"Authorization": [auth], "Content-Type": ["application/json"], "Host": [domain]});
+    event["body"] = body.map_or(Value::Null, |b| json!(b.to_string()));
+    event
+}
+
+/// An HTTP API (v2) event on the named stage `live` of the execute-api domain.
+fn live_event(method: &str, path: &str, query: &str, token: &str, body: Option<Value>) -> Value {
+    let mut event = fixture("http_v2_named_stage");
+    let raw = format!("/live{path}");
+    event["rawPath"] = json!(raw);
+    event["rawQueryString"] = json!(query);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(raw);
+    event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    event["headers"]["content-type"] = json!("application/json");
+    event["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("content-length");
+    event["body"] = body.map_or(Value::Null, |b| json!(b.to_string()));
+    event["isBase64Encoded"] = json!(false);
+    event
+}
+
+fn header<'v>(response: &'v Value, name: &str) -> &'v str {
+    response["headers"][name]
+        .as_str()
+        .or_else(|| response["multiValueHeaders"][name][0].as_str())
+        .unwrap_or_else(|| panic!("no {name} in {response}"))
+}
+
+const EXECUTE_API: &str = "abc123defg.execute-api.eu-west-1.amazonaws.com";
+
+#[tokio::test]
+async fn location_and_link_keep_the_stage_of_the_url_the_client_called() {
+    run_lambda(
+        |r| r,
+        async |app: &TestApp| {
+            let token = app.sign_in("ana@example.com").await;
+            let account = json!({"name": "A", "kind": "cash", "currency": "EUR"});
+            // REST API, stage Prod, on its execute-api URL.
+            for _ in 0..2 {
+                let created = invoke(
+                    app,
+                    rest_event(
+                        "POST",
+                        "/v1/accounts",
+                        None,
+                        &token,
+                        Some(account.clone()),
+                        EXECUTE_API,
+                    ),
+                )
+                .await;
+                assert_eq!(created["statusCode"], 201, "{created}");
+                let location = header(&created, "location");
+                assert!(location.starts_with("/Prod/v1/accounts/"), "{location}");
+            }
+            let page = invoke(
+                app,
+                rest_event(
+                    "GET",
+                    "/v1/accounts",
+                    Some("limit=1"),
+                    &token,
+                    None,
+                    EXECUTE_API,
+                ),
+            )
+            .await;
+            assert_eq!(page["statusCode"], 200, "{page}");
+            let link = header(&page, "link");
+            assert!(
+                link.starts_with("</Prod/v1/accounts?limit=1&cursor="),
+                "{link}"
+            );
+
+            // The same API behind a custom domain: no stage in the URL, none in the links.
+            let custom = invoke(
+                app,
+                rest_event(
+                    "POST",
+                    "/v1/accounts",
+                    None,
+                    &token,
+                    Some(account.clone()),
+                    "api.example.com",
+                ),
+            )
+            .await;
+            assert!(
+                header(&custom, "location").starts_with("/v1/accounts/"),
+                "{custom}"
+            );
+            let page = invoke(
+                app,
+                rest_event(
+                    "GET",
+                    "/v1/accounts",
+                    Some("limit=1"),
+                    &token,
+                    None,
+                    "api.example.com",
+                ),
+            )
+            .await;
+            assert!(
+                header(&page, "link").starts_with("</v1/accounts?limit=1&cursor="),
+                "{page}"
+            );
+
+            // HTTP API, named stage live.
+            let created = invoke(
+                app,
+                live_event("POST", "/v1/accounts", "", &token, Some(account)),
+            )
+            .await;
+            assert_eq!(created["statusCode"], 201, "{created}");
+            let location = header(&created, "location");
+            assert!(location.starts_with("/live/v1/accounts/"), "{location}");
+            let id = location.rsplit('/').next().unwrap();
+            let moved = invoke(
+                app,
+                live_event(
+                    "POST",
+                    &format!("/v1/accounts/{id}/movements"),
+                    "",
+                    &token,
+                    Some(json!({"amount": 5, "description": "x"})),
+                ),
+            )
+            .await;
+            assert!(
+                header(&moved, "location")
+                    .starts_with(&format!("/live/v1/accounts/{id}/movements/")),
+                "{moved}"
+            );
+            let page = invoke(
+                app,
+                live_event("GET", "/v1/accounts", "limit=1", &token, None),
+            )
+            .await;
+            assert!(
+                header(&page, "link").starts_with("</live/v1/accounts?limit=1&cursor="),
+                "{page}"
+            );
+        },
+    )
+    .await;
+}

@@ -14,6 +14,7 @@ mod hostile;
 mod lambda;
 mod maintenance;
 mod movements;
+mod operations;
 mod overview;
 mod profile;
 mod signin_limits;

@@ -1,0 +1,30 @@
+//! The catcher: every status Rocket produces on its own becomes a problem,
+//! and so do the errors guards stashed. A path that exists with other
+//! methods is 405 with `Allow`, not 404.
+
+use rocket::http::Status;
+use rocket::{catch, catchers, Catcher, Request};
+
+use super::methods::{allow_header, allowed};
+use crate::error::ApiError;
+
+#[catch(default)]
+fn problem(status: Status, req: &Request<'_>) -> ApiError {
+    match ApiError::stashed(req) {
+        Some(error) if error.status() == status => error,
+        // Tally's own 422s are always stashed; an unstashed one is Rocket
+        // failing to parse a path parameter, which the contract calls a 400.
+        _ if status == Status::UnprocessableEntity => {
+            ApiError::BadRequest("a path parameter does not parse (ids are UUIDs)".to_owned())
+        }
+        _ if status == Status::NotFound => match allowed(req) {
+            methods if methods.is_empty() => ApiError::from_status(status),
+            methods => ApiError::MethodNotAllowed(allow_header(&methods)),
+        },
+        _ => ApiError::from_status(status),
+    }
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![problem]
+}
