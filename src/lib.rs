@@ -125,7 +125,7 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
     for (base, routes) in mounts {
         let routes: Vec<Route> = routes
             .into_iter()
-            .filter(|r| settings.metrics || r.name.as_deref() != Some("metrics_view"))
+            .filter(|r| settings.metrics || r.uri.path() != metrics::PATH)
             .collect();
         rocket = rocket.mount(base, routes);
     }

@@ -22,6 +22,9 @@ use rocket_okapi::{openapi, openapi_get_routes_spec};
 use crate::db::{Db, Pool};
 use crate::spec;
 
+/// Where the metrics are served.
+pub const PATH: &str = "/metrics";
+
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
     openapi_get_routes_spec![metrics_view]
 }
@@ -146,7 +149,7 @@ impl Fairing for Recorder {
             return;
         };
         let route = req.route();
-        if route.and_then(|r| r.name.as_deref()) == Some("metrics_view") {
+        if route.is_some_and(|r| r.uri.path() == PATH) {
             return;
         }
         let template = route.map_or("unmatched", |r| r.uri.as_str());

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod architecture;
 mod auth;
 mod cli;
 mod concurrency;
