@@ -364,6 +364,44 @@ async def seed(app: App, data_file: str, movements_per_account: int):
             f.write(" ".join(line) + "\n")
 
 
+async def _account_sums(client: httpx.AsyncClient, token: str, account: str) -> tuple[int, int, int]:
+    auth = {"Authorization": f"Bearer {token}"}
+    r = await client.get(f"/v1/accounts/{account}", headers=auth)
+    r.raise_for_status()
+    balance, total, count, cursor = r.json()["balance"], 0, 0, None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(f"/v1/accounts/{account}/movements", headers=auth, params=params)
+        r.raise_for_status()
+        page = r.json()
+        total += sum(m["amount"] for m in page["items"])
+        count += len(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return balance, total, count
+
+
+async def check_balances(app: App, data_file: str) -> tuple[bool, str]:
+    """After the load: every account's balance is the sum of its movements (read through the API)."""
+    pairs = []
+    for line in open(data_file):
+        token, *accounts = line.split()
+        pairs += [(token, a) for a in accounts]
+    async with httpx.AsyncClient(base_url=app.base, timeout=60, limits=httpx.Limits(max_connections=8)) as client:
+        sem = asyncio.Semaphore(8)
+
+        async def one(token, account):
+            async with sem:
+                return account, await _account_sums(client, token, account)
+
+        results = await asyncio.gather(*(one(t, a) for t, a in pairs))
+    wrong = [(a, b, t) for a, (b, t, _) in results if b != t]
+    movements = sum(c for _, (_, _, c) in results)
+    if wrong:
+        return False, f"{len(wrong)} of {len(results)} balances differ from their movements' sum: {wrong[:3]}"
+    return True, f"all {len(results)} balances equal the sum of their movements ({movements:,} movements)"
+
+
 # --- wrk ----------------------------------------------------------------------------------------
 
 
@@ -554,6 +592,7 @@ def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict,
             if backend == "postgres":  # planner statistics, as autovacuum would keep them
                 asyncio.run(pg_admin_on(app.database_url, "ANALYZE"))
         results = {}
+        consistent = True
         for app in (tally, fastapi):
             results[app.name] = measure(app, data[app.name], args, out_dir)
             r = results[app.name]
@@ -562,13 +601,17 @@ def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict,
                 f"p99 {fmt_ms(r['latency_us']['p99'])}, errors {r['errors']}, "
                 f"{r['cpu_us_per_request']:,.0f} µs CPU/request"
             )
+            good, text = asyncio.run(check_balances(app, data[app.name]))
+            r["balances_consistent"] = good
+            say(f"{app.label}: {text}" if good else f"{app.label}: FAILED: {text}")
+            consistent = consistent and good
     finally:
         for app in (tally, fastapi):
             if app is not None:
                 app.close()
     size = stripped_size(args.tally_bin, work_dir)
     md = table(backend, results["tally"], results["fastapi"], args, size)
-    ok = all(r["errors"] == 0 for r in results.values())
+    ok = consistent and all(r["errors"] == 0 for r in results.values())
     return md, {**results, "tally_binary_stripped_bytes": size}, ok
 
 
@@ -774,7 +817,7 @@ def main():
         f.write("\n\n".join(tables) + "\n")
     say(f"results: {os.path.relpath(results_dir, ROOT)}/ (summary.md, results.json, wrk output, server logs)")
     if not ok:
-        say("FAILED: some requests were errors (see the tables above)")
+        say("FAILED: some requests were errors, or a balance is not the sum of its movements (see above)")
         return 1
     return 0
 
