@@ -4,7 +4,7 @@
 --       POSTs exactly N movements to the account (split over the T threads;
 --       occurred_at spread over 2025, 8 categories); a thread stops once its
 --       share is answered (wrk itself then waits to be interrupted). Progress
---       goes to stderr: "seeded 10000" lines and "thread done <rest>".
+--       goes to stderr: "seeded 1000" lines and "thread done <rest>".
 --       wrk calls request() once on the first thread's state to check the
 --       script, and drops that request: so each thread's first request is a
 --       GET /health that counts for nothing.
@@ -67,9 +67,9 @@ function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   if mode == "seed" and status ~= 200 then
     answered = answered + 1
-    if answered % 10000 == 0 then io.stderr:write("seeded 10000\n") end
+    if answered % 1000 == 0 then io.stderr:write("seeded 1000\n") end
     if answered == quota then
-      io.stderr:write(string.format("thread done %d\n", quota % 10000))
+      io.stderr:write(string.format("thread done %d\n", quota % 1000))
       wrk.thread:stop()
     end
   end
