@@ -95,6 +95,7 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
 
     let mut rocket = rocket::custom(settings.figment.clone())
         .attach(telemetry::RequestIds)
+        .attach(auth::GoneUsers)
         .attach(db::Db::init())
         .attach(AdHoc::try_on_ignite("Mailer", |rocket| async move {
             match auth::mailer::Mailer::from_settings(&mailer_settings) {

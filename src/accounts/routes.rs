@@ -44,6 +44,9 @@ pub async fn account_list(
     let after = cursors.decode_id(SCOPE, cursor.0 .0.as_deref())?;
     let limit = limit.0 .0;
     let items = store::list(db, user.id, after, limit + 1).await?;
+    if items.is_empty() {
+        user.still_exists(db).await?;
+    }
     Ok(Paged::new(items, limit, |a| cursors.encode_id(SCOPE, a.id)))
 }
 

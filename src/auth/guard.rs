@@ -1,4 +1,8 @@
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::Responder;
+use rocket::Response;
 use rocket_db_pools::Database;
 use rocket_okapi::gen::OpenApiGenerator;
 use rocket_okapi::okapi::openapi3::{Responses, SecurityRequirement};
@@ -7,16 +11,36 @@ use uuid::Uuid;
 
 use super::store;
 use super::token::Tokens;
-use crate::db::Db;
+use crate::db::{Db, Pool};
 use crate::error::ApiError;
 use crate::spec;
 
-/// The signed-in user, from a valid `Authorization: Bearer` token whose user
-/// still exists (so a deleted user's tokens stop working at once).
+/// The signed-in user, from a valid `Authorization: Bearer` token.
+///
+/// The guard does not ask the database whether the user still exists: every
+/// query a handler runs is limited to the user's rows, which go with the
+/// user. When such a request finds nothing, [`GoneUsers`] (or, for an empty
+/// list, the handler) asks, and a deleted user's token is 401 on every
+/// instance, without a query on the requests that find something.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub id: Uuid,
 }
+
+impl AuthUser {
+    /// `Ok` while the user exists, the 401 of a deleted user's token otherwise:
+    /// for a handler whose answer would be an empty list.
+    pub async fn still_exists(&self, db: &Pool) -> Result<(), ApiError> {
+        if store::user_exists(db, self.id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::user_gone())
+        }
+    }
+}
+
+/// The user a request authenticated as, kept for [`GoneUsers`].
+struct Authenticated(Option<Uuid>);
 
 fn unauthorized(detail: &'static str, invalid_token: bool) -> ApiError {
     ApiError::Unauthorized {
@@ -30,14 +54,17 @@ impl<'r> FromRequest<'r> for AuthUser {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        match authenticate(req).await {
-            Ok(user) => Outcome::Success(user),
+        match authenticate(req) {
+            Ok(user) => {
+                req.local_cache(|| Authenticated(Some(user.id)));
+                Outcome::Success(user)
+            }
             Err(e) => e.fail(req),
         }
     }
 }
 
-async fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
+fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     let header = req
         .headers()
         .get_one("Authorization")
@@ -58,11 +85,45 @@ async fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     let id = tokens
         .verify(token)
         .map_err(|_| unauthorized("the token is invalid or expired", true))?;
-    let db = Db::fetch(req.rocket()).ok_or_else(|| ApiError::internal("no database"))?;
-    if !store::user_exists(db, id).await? {
-        return Err(ApiError::user_gone());
-    }
     Ok(AuthUser { id })
+}
+
+/// Turns a 404 for a signed-in user who no longer exists into the 401 of a
+/// deleted user's token: the resource is gone because its owner is.
+pub struct GoneUsers;
+
+#[rocket::async_trait]
+impl Fairing for GoneUsers {
+    fn info(&self) -> Info {
+        Info {
+            name: "401 for a deleted user's token",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if res.status() != Status::NotFound {
+            return;
+        }
+        let Some(user) = req.local_cache(|| Authenticated(None)).0 else {
+            return;
+        };
+        let Some(db) = Db::fetch(req.rocket()) else {
+            return;
+        };
+        let gone = match store::user_exists(db, user).await {
+            Ok(exists) => !exists,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether a user still exists");
+                false
+            }
+        };
+        if gone {
+            if let Ok(answer) = ApiError::user_gone().respond_to(req) {
+                *res = answer;
+            }
+        }
+    }
 }
 
 impl<'r> OpenApiFromRequest<'r> for AuthUser {

@@ -10,7 +10,7 @@ mod signin;
 mod store;
 pub mod token;
 
-pub use guard::AuthUser;
+pub use guard::{AuthUser, GoneUsers};
 pub use limit::PerClient;
 pub use model::User;
 pub use routes::routes_and_spec;

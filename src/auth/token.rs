@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use pasetors::claims::{Claims, ClaimsValidationRules};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
 use pasetors::token::UntrustedToken;
 use pasetors::version4::V4;
 use pasetors::{public, Public};
-use sha2::Sha256;
+use quick_cache::sync::Cache;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::TokenKey;
@@ -23,7 +25,12 @@ pub struct Tokens {
     public: AsymmetricPublicKey<V4>,
     ttl: Duration,
     code_key: [u8; 32],
+    /// Tokens already verified: SHA-256 of the token to its user and expiry.
+    verified: Cache<[u8; 32], (Uuid, i64)>,
 }
+
+/// How many verified tokens are kept (about 100 bytes each).
+pub const VERIFIED_CAPACITY: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid token")]
@@ -44,6 +51,7 @@ impl Tokens {
             public,
             ttl,
             code_key: mac.finalize().into_bytes().into(),
+            verified: Cache::new(VERIFIED_CAPACITY),
         }
     }
 
@@ -59,19 +67,40 @@ impl Tokens {
         public::sign(&self.secret, &claims, None, None)
     }
 
-    /// The user a genuine, unexpired token names.
+    /// The user a genuine, unexpired token names. A token verified before
+    /// is found by its hash and only its expiry is checked again: the
+    /// signature check (Ed25519) is the dearest step of a request.
     pub fn verify(&self, token: &str) -> Result<Uuid, InvalidToken> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = Utc::now().timestamp();
+        if let Some((user, expires)) = self.verified.get(&key) {
+            return if now < expires {
+                Ok(user)
+            } else {
+                Err(InvalidToken)
+            };
+        }
+        let (user, expires) = self.verify_signed(token)?;
+        self.verified.insert(key, (user, expires));
+        Ok(user)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<(Uuid, i64), InvalidToken> {
         let untrusted = UntrustedToken::<Public, V4>::try_from(token).map_err(|_| InvalidToken)?;
         let mut rules = ClaimsValidationRules::new();
         rules.validate_issuer_with(ISSUER);
         let trusted = public::verify(&self.public, &untrusted, &rules, None, None)
             .map_err(|_| InvalidToken)?;
-        trusted
-            .payload_claims()
-            .and_then(|c| c.get_claim("sub"))
-            .and_then(|s| s.as_str())
+        let claims = trusted.payload_claims().ok_or(InvalidToken)?;
+        let claim = |name| claims.get_claim(name).and_then(|v| v.as_str());
+        let user = claim("sub")
             .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or(InvalidToken)
+            .ok_or(InvalidToken)?;
+        let expires = claim("exp")
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .ok_or(InvalidToken)?
+            .timestamp();
+        Ok((user, expires))
     }
 
     /// A keyed hash of a code, bound to the row it belongs to: a leaked table
@@ -129,6 +158,24 @@ mod tests {
         assert!(tokens(1)
             .verify(&String::from_utf8(bytes).unwrap())
             .is_err());
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires() {
+        let t = Tokens::new(
+            &TokenKey {
+                seed: [3; 32],
+                ephemeral: false,
+            },
+            Duration::from_secs(1),
+        );
+        let user = Uuid::now_v7();
+        let token = t.issue(user).unwrap();
+        assert_eq!(t.verify(&token).unwrap(), user);
+        assert_eq!(t.verify(&token).unwrap(), user, "from the cache");
+        assert!(t.verified.len() == 1);
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(t.verify(&token).is_err(), "the cache honours the expiry");
     }
 
     #[test]

@@ -31,5 +31,8 @@ pub async fn overview_view(
     let period = Period::new(from.0 .0, to.0 .0)?;
     let flows = store::flows(db, user.id, &period).await?;
     let balances = store::balances(db, user.id).await?;
+    if balances.is_empty() {
+        user.still_exists(db).await?;
+    }
     Ok(Json(Overview::new(balances, flows)))
 }

@@ -77,6 +77,7 @@ macro_rules! api_test {
 pub struct TestApp {
     pub client: Client,
     pub token_key: [u8; 32],
+    settings: Settings,
     inbox: Inbox,
     _dir: tempfile::TempDir,
 }
@@ -175,14 +176,30 @@ impl TestApp {
             .merge(("signin_limit_per_ip", 0));
         let mut settings = Settings::from_figment(figment).expect("test settings are valid");
         configure(&mut settings);
-        let client = Client::untracked(customize(tally::rocket(settings)))
+        let client = Client::untracked(customize(tally::rocket(settings.clone())))
             .await
             .expect("the app ignites");
         TestApp {
             client,
             token_key,
+            settings,
             inbox,
             _dir: dir,
+        }
+    }
+
+    /// Another instance of the app on the same database and keys, as a
+    /// second server behind a load balancer would be.
+    pub async fn twin(&self) -> TestApp {
+        let client = Client::untracked(tally::rocket(self.settings.clone()))
+            .await
+            .expect("the twin ignites");
+        TestApp {
+            client,
+            token_key: self.token_key,
+            settings: self.settings.clone(),
+            inbox: self.inbox.clone(),
+            _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
