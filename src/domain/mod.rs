@@ -17,7 +17,7 @@ pub use category::Category;
 pub use code::SignInCode;
 pub use currency::Currency;
 pub use email::Email;
-pub use period::Period;
+pub use period::{Days, Period};
 pub use text::Text;
 
 /// A rule that a schema keyword states and Tally explains: a field failing

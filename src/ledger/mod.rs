@@ -55,7 +55,13 @@ async fn shift(
     })
 }
 
-/// Records a movement on `user`'s `account`, and its balance with it.
+/// Whether a movement counts in the overview's income and expense (and so
+/// in the daily totals): transfers and opening balances do not.
+fn counts(category: Option<&str>, transfer: Option<Uuid>) -> bool {
+    transfer.is_none() && category != Some(Category::OPENING_BALANCE)
+}
+
+/// Records a movement on `user`'s `account`, its balance and its day's totals with it.
 pub async fn post(
     tx: &mut Tx,
     user: Uuid,
@@ -64,7 +70,19 @@ pub async fn post(
     now: DateTime<Utc>,
 ) -> Result<Movement, ApiError> {
     shift(tx, user, account, entry.amount.get(), now).await?;
-    Ok(store::insert(tx, account, entry, None, now).await?)
+    let movement = store::insert(tx, account, entry, None, now).await?;
+    if counts(entry.category, None) {
+        let day = entry.occurred_at.date_naive();
+        let category = entry.category.unwrap_or("");
+        if !store::add_to_totals(tx, account, day, category, entry.amount.get()).await? {
+            return Err(ApiError::field(
+                "amount",
+                "totals_range",
+                "would take this day's income or expense in this category beyond 64 bits",
+            ));
+        }
+    }
+    Ok(movement)
 }
 
 /// Records the opening balance of an account just created in `tx`, as its
@@ -154,6 +172,14 @@ pub async fn reverse(
     if store::delete(tx, &ids).await? != ids.len() as u64 {
         // Another request deleted it first: this one changes nothing.
         return Err(no_movement());
+    }
+    for leg in legs
+        .iter()
+        .filter(|l| counts(l.category.as_deref(), l.transfer_id))
+    {
+        let day = leg.occurred_at.date_naive();
+        let category = leg.category.as_deref().unwrap_or("");
+        store::remove_from_totals(tx, leg.account_id, day, category, leg.amount).await?;
     }
     Ok(())
 }

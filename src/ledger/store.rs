@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::model::{Entry, Movement};
@@ -14,6 +14,71 @@ pub struct Leg {
     pub id: Uuid,
     pub account_id: Uuid,
     pub amount: i64,
+    pub category: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub transfer_id: Option<Uuid>,
+}
+
+/// Adds `amount` to the income (positive) or expense (negative) of the
+/// account's day and category; `false` when that total would leave 64 bits.
+pub async fn add_to_totals(
+    tx: &mut Tx,
+    account: Uuid,
+    day: NaiveDate,
+    category: &str,
+    amount: i64,
+) -> Result<bool, sqlx::Error> {
+    let (income, expense) = if amount > 0 {
+        (amount, 0)
+    } else {
+        (0, -amount)
+    };
+    let changed = with_tx!(tx, |c| sqlx::query(
+        "INSERT INTO movement_totals (account_id, day, category, income, expense)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, day, category) DO UPDATE
+            SET income = movement_totals.income + excluded.income,
+                expense = movement_totals.expense + excluded.expense
+            WHERE movement_totals.income <= $6 - excluded.income
+              AND movement_totals.expense <= $6 - excluded.expense"
+    )
+    .bind(account)
+    .bind(day)
+    .bind(category)
+    .bind(income)
+    .bind(expense)
+    .bind(i64::MAX)
+    .execute(&mut **c)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+/// Takes a reversed movement's `amount` back out of its day's totals.
+pub async fn remove_from_totals(
+    tx: &mut Tx,
+    account: Uuid,
+    day: NaiveDate,
+    category: &str,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    let (income, expense) = if amount > 0 {
+        (amount, 0)
+    } else {
+        (0, -amount)
+    };
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE movement_totals SET income = income - $4, expense = expense - $5
+         WHERE account_id = $1 AND day = $2 AND category = $3"
+    )
+    .bind(account)
+    .bind(day)
+    .bind(category)
+    .bind(income)
+    .bind(expense)
+    .execute(&mut **c)
+    .await
+    .map(|_| ()))
 }
 
 /// `(?, ?, …)` for `n` values, numbered from `$first`.
@@ -127,8 +192,8 @@ pub async fn legs(
 ) -> Result<Vec<Leg>, sqlx::Error> {
     with_tx!(tx, |c| {
         sqlx::query_as(
-        "SELECT m.id, m.account_id, m.amount FROM movements m
-         JOIN accounts a ON a.id = m.account_id
+        "SELECT m.id, m.account_id, m.amount, m.category, m.occurred_at, m.transfer_id
+         FROM movements m JOIN accounts a ON a.id = m.account_id
          WHERE a.user_id = $3 AND (
             (m.id = $1 AND m.account_id = $2)
             OR m.transfer_id = (SELECT t.transfer_id FROM movements t WHERE t.id = $1 AND t.account_id = $2))"
@@ -156,7 +221,8 @@ pub async fn partner_accounts(tx: &mut Tx, account: Uuid) -> Result<Vec<Uuid>, s
 /// The other legs of `account`'s transfers.
 pub async fn partner_legs(tx: &mut Tx, account: Uuid) -> Result<Vec<Leg>, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query_as(
-        "SELECT p.id, p.account_id, p.amount FROM movements m
+        "SELECT p.id, p.account_id, p.amount, p.category, p.occurred_at, p.transfer_id
+         FROM movements m
          JOIN movements p ON p.transfer_id = m.transfer_id AND p.account_id <> m.account_id
          WHERE m.account_id = $1 AND m.transfer_id IS NOT NULL"
     )

@@ -6,4 +6,4 @@ mod routes;
 mod store;
 
 pub use routes::routes_and_spec;
-pub use store::LIST_SQL;
+pub use store::list_sql;

@@ -1,8 +1,10 @@
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use super::model::{CategoryTotals, CurrencyTotals};
 use crate::db::{with_pool, Pool};
-use crate::domain::{Period, Total};
+use crate::domain::{Days, Period, Total};
 
 /// Every currency of `user`'s accounts, with its balance and account count
 /// (income and expense are 0 here). Sums are exact (see `Total::from_parts`).
@@ -27,15 +29,75 @@ pub async fn balances(pool: &Pool, user: Uuid) -> Result<Vec<CurrencyTotals>, sq
         .collect())
 }
 
+/// `(currency, category, income high, income low, expense high, expense low)`.
+type Row = (String, Option<String>, i64, i64, i64, i64);
+
 /// Income and expense per currency and category over the period, without
-/// transfers and opening balances.
+/// transfers and opening balances: whole days from the daily totals the
+/// ledger keeps, the partial days at the edges from the movements, so the
+/// cost follows days and categories, not the number of movements.
 pub async fn flows(
     pool: &Pool,
     user: Uuid,
     period: &Period,
 ) -> Result<Vec<CategoryTotals>, sqlx::Error> {
-    type Row = (String, Option<String>, i64, i64, i64, i64);
-    let rows: Vec<Row> = with_pool!(pool, |p| {
+    let (days, edges) = period.by_days();
+    let mut rows = Vec::new();
+    if let Some(days) = days {
+        rows.extend(from_totals(pool, user, &days).await?);
+    }
+    for edge in &edges {
+        rows.extend(from_movements(pool, user, edge).await?);
+    }
+    let mut sums: BTreeMap<(String, Option<String>), (Total, Total)> = BTreeMap::new();
+    for (currency, category, ih, il, eh, el) in rows {
+        let category = category.filter(|c| !c.is_empty());
+        let sum = sums.entry((currency, category)).or_default();
+        sum.0 = sum.0 + Total::from_parts(ih, il);
+        sum.1 = sum.1 + Total::from_parts(eh, el);
+    }
+    Ok(sums
+        .into_iter()
+        // A day's totals can fall back to 0 when its movements are deleted.
+        .filter(|(_, (income, expense))| *income != Total(0) || *expense != Total(0))
+        .map(|((currency, category), (income, expense))| CategoryTotals {
+            currency,
+            category,
+            income,
+            expense,
+        })
+        .collect())
+}
+
+const SUMS: &str = "CAST(SUM(t.income >> 32) AS BIGINT), CAST(SUM(t.income & 4294967295) AS BIGINT),
+                    CAST(SUM(t.expense >> 32) AS BIGINT), CAST(SUM(t.expense & 4294967295) AS BIGINT)";
+
+async fn from_totals(pool: &Pool, user: Uuid, days: &Days) -> Result<Vec<Row>, sqlx::Error> {
+    // One statement per shape of the bounds, so each gets a plan of its own.
+    let bounds = match (days.first, days.end) {
+        (None, None) => "",
+        (Some(_), None) => " AND t.day >= $2",
+        (None, Some(_)) => " AND t.day < $2",
+        (Some(_), Some(_)) => " AND t.day >= $2 AND t.day < $3",
+    };
+    let sql = format!(
+        "SELECT a.currency, t.category, {SUMS}
+         FROM movement_totals t JOIN accounts a ON a.id = t.account_id
+         WHERE a.user_id = $1{bounds}
+         GROUP BY a.currency, t.category"
+    );
+    with_pool!(pool, |p| {
+        let mut query = sqlx::query_as(&sql).bind(user);
+        for day in [days.first, days.end].into_iter().flatten() {
+            query = query.bind(day);
+        }
+        query.fetch_all(p).await
+    })
+}
+
+/// A partial day, bounded on both sides, read from the movements.
+async fn from_movements(pool: &Pool, user: Uuid, edge: &Period) -> Result<Vec<Row>, sqlx::Error> {
+    with_pool!(pool, |p| {
         sqlx::query_as(
         "SELECT a.currency, m.category,
                 CAST(COALESCE(SUM(CASE WHEN m.amount > 0 THEN m.amount >> 32 ELSE 0 END), 0) AS BIGINT),
@@ -44,25 +106,15 @@ pub async fn flows(
                 CAST(COALESCE(SUM(CASE WHEN m.amount < 0 THEN (-m.amount) & 4294967295 ELSE 0 END), 0) AS BIGINT)
          FROM movements m JOIN accounts a ON a.id = m.account_id
          WHERE a.user_id = $1
+           AND m.occurred_at >= $2 AND m.occurred_at < $3
            AND m.transfer_id IS NULL
            AND (m.category IS NULL OR m.category <> 'opening_balance')
-           AND ($2 IS NULL OR m.occurred_at >= $2)
-           AND ($3 IS NULL OR m.occurred_at < $3)
          GROUP BY a.currency, m.category"
     )
     .bind(user)
-    .bind(period.from)
-    .bind(period.to)
+    .bind(edge.from)
+    .bind(edge.to)
     .fetch_all(p)
     .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|(currency, category, ih, il, eh, el)| CategoryTotals {
-            currency,
-            category,
-            income: Total::from_parts(ih, il),
-            expense: Total::from_parts(eh, el),
-        })
-        .collect())
+    })
 }

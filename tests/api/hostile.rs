@@ -135,7 +135,8 @@ api_test!(text_without_control_characters_is_stored_as_sent, |app| {
 
 /// Inserts, behind the API's back, `per_account` movements of the largest
 /// amount on each of `accounts` new EUR accounts of `token`'s user, with
-/// balances to match: sums far beyond 64 bits.
+/// balances and daily totals to match (as the ledger would have written
+/// them): sums far beyond 64 bits.
 async fn huge_history(app: &TestApp, token: &str, accounts: usize, per_account: i64) {
     const MAX: i64 = 1_000_000_000_000_000;
     for i in 0..accounts {
@@ -166,6 +167,12 @@ async fn huge_history(app: &TestApp, token: &str, accounts: usize, per_account: 
                     .execute(p)
                     .await
                     .unwrap();
+                sqlx::query("INSERT INTO movement_totals (account_id, day, category, income, expense) VALUES ($1, '2026-01-01', 'big', $2, 0)")
+                    .bind(id)
+                    .bind(balance)
+                    .execute(p)
+                    .await
+                    .unwrap();
             }
             tally::db::Pool::Postgres(p) => {
                 sqlx::query(
@@ -182,6 +189,12 @@ async fn huge_history(app: &TestApp, token: &str, accounts: usize, per_account: 
                 sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
                     .bind(balance)
                     .bind(id)
+                    .execute(p)
+                    .await
+                    .unwrap();
+                sqlx::query("INSERT INTO movement_totals (account_id, day, category, income, expense) VALUES ($1, '2026-01-01', 'big', $2, 0)")
+                    .bind(id)
+                    .bind(balance)
                     .execute(p)
                     .await
                     .unwrap();

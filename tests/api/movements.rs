@@ -442,8 +442,11 @@ api_test!(a_bad_idempotency_key_is_400, |app| {
     }
 });
 
-/// PostgreSQL only: SQLite's planner is not what production runs.
-mod the_movement_list_query_is_served_by_an_index {
+/// PostgreSQL only: SQLite's planner is not what production runs. Under
+/// `plan_cache_mode = force_generic_plan` (what a reused prepared statement
+/// gets), every shape of the list's filters walks an index backwards and
+/// stops at the limit, with no sort.
+mod every_shape_of_the_movement_list_uses_an_index_that_stops_at_the_limit {
     use super::*;
 
     #[tokio::test]
@@ -452,36 +455,75 @@ mod the_movement_list_query_is_served_by_an_index {
             let (token, account) = setup(app).await;
             let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
             let me = app.get("/v1/me", Some(&token)).await;
-            let user = uuid::Uuid::parse_str(me.body["id"].as_str().unwrap()).unwrap();
-            let plan: Vec<String> = crate::with_pool!(app.pool(), |p| {
-                // A realistic account: 5,000 movements, and fresh statistics.
-                sqlx::query(
-                    "INSERT INTO movements (id, account_id, amount, description, occurred_at, created_at)
-                     SELECT gen_random_uuid(), $1, 1, 'm', now() - make_interval(mins => g), now()
-                     FROM generate_series(1, 5000) AS g",
-                )
-                .bind(id)
-                .execute(p)
+            let user = me.body["id"].as_str().unwrap().to_owned();
+            let tally::db::Pool::Postgres(pool) = app.pool() else {
+                unreachable!()
+            };
+            let mut c = pool.acquire().await.unwrap();
+            // A long history: 20,000 movements over two weeks, half of them food.
+            sqlx::query(
+                "INSERT INTO movements (id, account_id, amount, description, category, occurred_at, created_at)
+                 SELECT gen_random_uuid(), $1, 1, 'm', CASE WHEN g % 2 = 0 THEN 'food' END,
+                        TIMESTAMPTZ '2026-11-01T00:00:00Z' + make_interval(mins => g), now()
+                 FROM generate_series(1, 20000) AS g",
+            )
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+            sqlx::query("ANALYZE movements").execute(&mut *c).await.unwrap();
+            sqlx::query("SET plan_cache_mode = force_generic_plan")
+                .execute(&mut *c)
                 .await
                 .unwrap();
-                sqlx::query("ANALYZE movements").execute(p).await.unwrap();
-                let explain = format!("EXPLAIN {}", tally::movements::LIST_SQL);
-                sqlx::query_scalar(&explain)
-                    .bind(id)
-                    .bind(None::<chrono::DateTime<chrono::Utc>>)
-                    .bind(None::<chrono::DateTime<chrono::Utc>>)
-                    .bind(None::<String>)
-                    .bind(None::<chrono::DateTime<chrono::Utc>>)
-                    .bind(None::<uuid::Uuid>)
-                    .bind(51_i64)
-                    .bind(user)
-                    .fetch_all(p)
+            for shape in 0..16 {
+                let mut args = vec![format!("'{id}'"), format!("'{user}'")];
+                if shape & 1 != 0 {
+                    args.push("'2026-11-02T00:00:00Z'".into());
+                }
+                if shape & 2 != 0 {
+                    args.push("'2026-11-12T00:00:00Z'".into());
+                }
+                if shape & 4 != 0 {
+                    args.push("'food'".into());
+                }
+                if shape & 8 != 0 {
+                    args.push("'2026-11-10T00:00:00Z'".into());
+                    args.push("'ffffffff-ffff-7fff-bfff-ffffffffffff'".into());
+                }
+                args.push("51".into());
+                let sql = tally::movements::list_sql(shape);
+                sqlx::raw_sql(&format!("PREPARE list_{shape} AS {sql}"))
+                    .execute(&mut *c)
                     .await
-                    .unwrap()
-            });
-            let plan = plan.join("\n");
-            assert!(plan.contains("Index Scan Backward using movements_by_account "), "{plan}");
-            assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
+                    .unwrap();
+                let plan: Vec<String> = sqlx::query_scalar(&format!(
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE list_{shape}({})",
+                    args.join(", ")
+                ))
+                .fetch_all(&mut *c)
+                .await
+                .unwrap();
+                let plan = plan.join("\n");
+                let index = if shape & 4 != 0 {
+                    "Index Scan Backward using movements_by_account_category on movements"
+                } else {
+                    "Index Scan Backward using movements_by_account on movements"
+                };
+                assert!(plan.contains(index), "shape {shape}: {plan}");
+                assert!(plan.contains("Limit (actual rows=51 loops=1)"), "shape {shape}: {plan}");
+                let scanned = plan
+                    .lines()
+                    .find(|l| l.contains("Index Scan Backward"))
+                    .and_then(|l| l.split("actual rows=").nth(1))
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .unwrap_or(u32::MAX);
+                assert!(scanned <= 51, "shape {shape}: the scan stops at the limit: {plan}");
+                for bad in ["Sort", "Bitmap", "Seq Scan on movements"] {
+                    assert!(!plan.contains(bad), "shape {shape}: {bad}: {plan}");
+                }
+            }
         })
         .await;
     }

@@ -82,3 +82,164 @@ api_test!(the_overview_totals_per_currency_and_category, |app| {
         .await
         .problem(Status::BadRequest);
 });
+
+/// Income and expense per (currency, category) over `[from, to)`, recomputed
+/// from every movement in the database, without the daily totals.
+async fn recompute(
+    app: &crate::helpers::TestApp,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> std::collections::BTreeMap<(String, Option<String>), (i128, i128)> {
+    type Row = (
+        String,
+        Option<String>,
+        i64,
+        chrono::DateTime<chrono::Utc>,
+        Option<uuid::Uuid>,
+    );
+    let rows: Vec<Row> = crate::with_pool!(app.pool(), |p| {
+        sqlx::query_as(
+            "SELECT a.currency, m.category, m.amount, m.occurred_at, m.transfer_id
+             FROM movements m JOIN accounts a ON a.id = m.account_id",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap()
+    });
+    let mut sums = std::collections::BTreeMap::new();
+    for (currency, category, amount, at, transfer) in rows {
+        let inside = from.is_none_or(|f| f <= at) && to.is_none_or(|t| at < t);
+        if !inside || transfer.is_some() || category.as_deref() == Some("opening_balance") {
+            continue;
+        }
+        let sum: &mut (i128, i128) = sums.entry((currency, category)).or_default();
+        if amount > 0 {
+            sum.0 += i128::from(amount);
+        } else {
+            sum.1 -= i128::from(amount);
+        }
+    }
+    sums
+}
+
+api_test!(
+    the_overview_equals_a_full_recomputation_after_random_posts_deletes_and_transfers,
+    |app| {
+        use chrono::TimeZone;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let token = app.sign_in("ana@example.com").await;
+        let new_account = async |currency: &str| {
+            let a = create_account(app, &token, json!({"name": "x", "kind": "cash", "currency": currency, "opening_balance": 1_000})).await;
+            a["id"].as_str().unwrap().to_owned()
+        };
+        let mut accounts = vec![
+            (new_account("EUR").await, "EUR"),
+            (new_account("EUR").await, "EUR"),
+            (new_account("USD").await, "USD"),
+        ];
+        let mut movements: Vec<String> = Vec::new();
+        let day0 = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        for _ in 0..160 {
+            let roll: u32 = rng.gen_range(0..100);
+            if roll < 60 || movements.is_empty() {
+                let (account, _) = &accounts[rng.gen_range(0..accounts.len())];
+                let amount = rng.gen_range(1..50_000) * if rng.gen_bool(0.7) { -1 } else { 1 };
+                let at = day0 + chrono::TimeDelta::minutes(rng.gen_range(0..10 * 24 * 60));
+                let mut body =
+                    json!({"amount": amount, "description": "r", "occurred_at": at.to_rfc3339()});
+                let category = ["food", "rent", "fun", ""][rng.gen_range(0..4)];
+                if !category.is_empty() {
+                    body["category"] = json!(category);
+                }
+                let r = app
+                    .post(
+                        &format!("/v1/accounts/{account}/movements"),
+                        body,
+                        Some(&token),
+                    )
+                    .await;
+                assert_eq!(r.status, Status::Created, "{r:?}");
+                movements.push(r.header("Location").unwrap().to_owned());
+            } else if roll < 78 {
+                let path = movements.swap_remove(rng.gen_range(0..movements.len()));
+                let r = app.delete(&path, Some(&token)).await;
+                assert!(matches!(r.status.code, 204 | 404), "{r:?}");
+            } else if roll < 96 {
+                let euros: Vec<&String> = accounts
+                    .iter()
+                    .filter(|(_, c)| *c == "EUR")
+                    .map(|(a, _)| a)
+                    .collect();
+                let [a, b, ..] = euros[..] else { continue };
+                let (from, to) = if rng.gen_bool(0.5) { (a, b) } else { (b, a) };
+                let r = app.post("/v1/transfers", json!({"from_account_id": from, "to_account_id": to, "amount": rng.gen_range(1..5_000)}), Some(&token)).await;
+                assert_eq!(r.status, Status::Created, "{r:?}");
+                movements.push(format!(
+                    "/v1/accounts/{from}/movements/{}",
+                    r.body["from_movement"]["id"].as_str().unwrap()
+                ));
+            } else {
+                // An account goes, with its movements and the other legs of its transfers.
+                let (gone, _) = accounts.remove(rng.gen_range(0..accounts.len()));
+                assert_eq!(
+                    app.delete(&format!("/v1/accounts/{gone}"), Some(&token))
+                        .await
+                        .status,
+                    Status::NoContent
+                );
+                let currency = if rng.gen_bool(0.5) { "EUR" } else { "USD" };
+                accounts.push((new_account(currency).await, currency));
+            }
+        }
+        let at = |days: i64, minutes: i64| {
+            Some(day0 + chrono::TimeDelta::days(days) + chrono::TimeDelta::minutes(minutes))
+        };
+        let periods = [
+            (None, None),
+            (at(2, 0), at(7, 0)),
+            (at(1, 330), at(8, 1065)),
+            (at(4, 60), at(4, 1380)),
+            (at(3, 720), at(4, 720)),
+            (at(5, 17), None),
+            (None, at(6, 1)),
+            (at(-30, 0), at(40, 0)),
+        ];
+        for (from, to) in periods {
+            let mut query = Vec::new();
+            if let Some(f) = from {
+                query.push(format!("from={}", f.format("%Y-%m-%dT%H:%M:%SZ")));
+            }
+            if let Some(t) = to {
+                query.push(format!("to={}", t.format("%Y-%m-%dT%H:%M:%SZ")));
+            }
+            let reply = app
+                .get(&format!("/v1/overview?{}", query.join("&")), Some(&token))
+                .await;
+            assert_eq!(reply.status, Status::Ok, "{reply:?}");
+            let served: std::collections::BTreeMap<(String, Option<String>), (i128, i128)> = reply
+                .body["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        (
+                            c["currency"].as_str().unwrap().to_owned(),
+                            c["category"].as_str().map(str::to_owned),
+                        ),
+                        (
+                            i128::from(c["income"].as_i64().unwrap()),
+                            i128::from(c["expense"].as_i64().unwrap()),
+                        ),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                served,
+                recompute(app, from, to).await,
+                "period {from:?}..{to:?}"
+            );
+        }
+    }
+);
