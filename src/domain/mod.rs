@@ -43,6 +43,7 @@ pub const RULES: &[Rule] = &[
     category::RULE,
     code::RULE,
     text::RULE,
+    time::RULE,
 ];
 
 /// A schema from its JSON form (domain types build theirs from their constants).

@@ -1,7 +1,22 @@
 //! Timestamps are kept to the microsecond, PostgreSQL's precision, so what a
 //! response shows is exactly what a later read returns on either backend.
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, DurationRound, TimeDelta, Utc};
+
+use super::{Keyword, Rule};
+
+/// Timestamps in bodies: RFC 3339 with an offset, years 1 to 9999 (what
+/// both backends store; PostgreSQL has no year 0).
+pub const RULE: Rule = Rule {
+    keyword: Keyword::Format("date-time", is_valid),
+    code: "format",
+    message: "must be an RFC 3339 timestamp with an offset, years 0001 to 9999",
+};
+
+pub fn is_valid(s: &str) -> bool {
+    DateTime::parse_from_rfc3339(s)
+        .is_ok_and(|t| (1..=9999).contains(&t.with_timezone(&Utc).year()))
+}
 
 pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
@@ -34,6 +49,10 @@ mod tests {
         );
         for bad in ["2026-11-21T10:00:00", "2026-11-21", "yesterday", ""] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert!(!is_valid(bad), "{bad}");
         }
+        assert!(is_valid("2026-11-21T10:00:00+01:00"));
+        assert!(!is_valid("0000-01-01T00:00:00Z"), "no year 0");
+        assert!(is_valid("0001-01-01T00:00:00Z"));
     }
 }

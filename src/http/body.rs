@@ -119,9 +119,12 @@ fn explain(found: Vec<Found>) -> Vec<FieldError> {
         .filter(|f| f.ruled)
         .map(|f| f.error.field.clone())
         .collect();
+    // One error per field: the detail counts fields.
+    let mut seen = HashSet::new();
     found
         .into_iter()
         .filter(|f| f.ruled || !ruled.contains(&f.error.field))
+        .filter(|f| seen.insert(f.error.field.clone()))
         .map(|f| f.error)
         .collect()
 }

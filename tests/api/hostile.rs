@@ -277,3 +277,39 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    edge_inputs_found_by_the_benchmark_peer_are_one_clear_422,
+    |app| {
+        let (token, account) = setup(app).await;
+        let cases = [
+            (
+                "/v1/auth/otp".to_owned(),
+                json!({"email": "q@[127.0.0.1]"}),
+                ("email", "email"),
+                "an IP-literal address passes HTML5's rule but no mailer takes it",
+            ),
+            (
+                format!("{account}/movements"),
+                json!({"amount": 1, "description": "x", "occurred_at": "0000-01-01T00:00:00Z"}),
+                ("occurred_at", "format"),
+                "year 0 exists in RFC 3339, not in PostgreSQL",
+            ),
+            (
+                "/v1/accounts".to_owned(),
+                json!({"name": "A", "kind": null, "currency": "EUR"}),
+                ("kind", "type"),
+                "one error for one field",
+            ),
+        ];
+        for (path, body, (field, code), why) in cases {
+            let reply = app.post(&path, body, Some(&token)).await;
+            assert_eq!(
+                reply.field_errors(),
+                vec![(field.to_owned(), code.to_owned())],
+                "{why}"
+            );
+            assert_eq!(reply.body["detail"], "1 field is invalid", "{why}");
+        }
+    }
+);
