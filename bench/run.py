@@ -601,6 +601,10 @@ def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict,
                 f"p99 {fmt_ms(r['latency_us']['p99'])}, errors {r['errors']}, "
                 f"{r['cpu_us_per_request']:,.0f} µs CPU/request"
             )
+            # wrk drops its connections at the deadline, but requests already
+            # read still finish on the server: let them land before reading
+            # a balance and then its movements (two requests, not a snapshot).
+            time.sleep(2)
             good, text = asyncio.run(check_balances(app, data[app.name]))
             r["balances_consistent"] = good
             say(f"{app.label}: {text}" if good else f"{app.label}: FAILED: {text}")
@@ -761,6 +765,52 @@ async def _scale_user(app: App) -> str:
         return await sign_in(client, app.inbox, "scale@bench.example.com")
 
 
+def run_validation(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict, bool]:
+    """Bodies of unknown fields, 1 to 64 KiB, to POST /v1/auth/otp: one 422
+    each, in time that grows with the body's size, not its square."""
+    out_dir = os.path.join(results_dir, f"{backend}-validation")
+    os.makedirs(out_dir, exist_ok=True)
+    say(f"{backend}: starting Tally, fresh database")
+    tally = App("tally", backend, out_dir, work_dir, token_key, args.tally_bin, None, args.admin_url)
+    rows, data, ok = [], {}, True
+    try:
+        for kib in (1, 4, 16, 64):
+            fields, size, i = {"email": "ana@example.com"}, 30, 0
+            while size < kib * 1024 - 24:
+                name = f"f{i}"
+                fields[name] = 0
+                size += len(name) + 5
+                i += 1
+            body_file = os.path.join(work_dir, f"body-{kib}k.json")
+            with open(body_file, "w") as f:
+                json.dump(fields, f, separators=(",", ":"))
+            probe = httpx.post(f"{tally.base}/v1/auth/otp", content=open(body_file, "rb").read(),
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+            listed = len(probe.json().get("errors", []))
+            if probe.status_code != 422 or listed != min(i, 100):
+                ok = False
+            result = wrk(tally.base, os.path.join(HERE, "body.lua"), ["/v1/auth/otp", body_file],
+                         duration=min(args.duration, 5), connections=4, threads=1,
+                         out_path=os.path.join(out_dir, f"wrk-{kib}k.txt"))  # fmt: skip
+            statuses = result["statuses"]
+            if set(statuses) != {"422"}:
+                ok = False
+            p50 = result["latency_us"]["p50"]
+            data[f"{kib}k"] = {"fields": i, "p50_us": p50, "rps": result["rps"], "statuses": statuses}
+            rows.append(f"| {kib} KiB | {i:,} | {probe.status_code}, {listed} listed | {fmt_ms(p50)} | "
+                        f"{p50 / kib:,.0f} µs | {result['rps']:,.0f} |")  # fmt: skip
+    finally:
+        tally.close()
+    md = "\n".join([
+        f"### Validation cost on {backend}: bodies of unknown fields to POST /v1/auth/otp (wrk -t1 -c4)",
+        "",
+        "| body | unknown fields | answer | p50 | p50 per KiB | req/s |",
+        "|---|---:|---|---:|---:|---:|",
+        *rows,
+    ])  # fmt: skip
+    return md, data, ok
+
+
 def main():
     global _admin_url
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -772,6 +822,8 @@ def main():
     p.add_argument("--workers", type=int, default=None, help="uvicorn workers for FastAPI (default: per backend)")
     p.add_argument("--smoke", action="store_true", help="10 s per app; fails on any error or disagreement")
     p.add_argument("--scale", type=int, default=None, help="seed one Tally account with N movements and time queries")
+    p.add_argument("--validation", action="store_true",
+                   help="Tally only: time 422s for 1 to 64 KiB bodies of unknown fields")  # fmt: skip
     p.add_argument("--results", default=os.path.join(ROOT, "bench-results"))
     args = p.parse_args()
     if args.smoke:
@@ -784,7 +836,7 @@ def main():
 
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    mode = f"scale-{args.scale}" if args.scale else ("smoke" if args.smoke else "mix")
+    mode = f"scale-{args.scale}" if args.scale else ("validation" if args.validation else ("smoke" if args.smoke else "mix"))
     results_dir = os.path.join(args.results, f"{stamp}-{mode}")
     os.makedirs(results_dir, exist_ok=True)
     work_dir = tempfile.mkdtemp(prefix="tally-bench-")
@@ -796,6 +848,8 @@ def main():
         for backend in backends:
             if args.scale:
                 md, data, good = run_scale(backend, args, token_key, work_dir, results_dir)
+            elif args.validation:
+                md, data, good = run_validation(backend, args, token_key, work_dir, results_dir)
             else:
                 md, data, good = run_mix(backend, args, token_key, work_dir, results_dir)
             tables.append(md)

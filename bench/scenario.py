@@ -168,7 +168,7 @@ def scenario(r: Runner):
     r.check(fields(resp) == [("mail", "unknown_field")], f"otp: unknown field {fields(resp)}")
     r.call("otp: no content type", "POST", "/v1/auth/otp", content='{"email": "a@example.com"}', expect=415)
     resp = r.call("otp: double dot", "POST", "/v1/auth/otp", body={"email": "a..b@example.com"}, expect=422)
-    r.check(fields(resp) == [("email", "format")], f"otp: double dot {fields(resp)}")
+    r.check(fields(resp) == [("email", "email")], f"otp: double dot {fields(resp)}")
 
     code = r.request_code("ana: otp", "Ana@Example.com")
     resp = r.call(

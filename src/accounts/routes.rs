@@ -68,7 +68,7 @@ pub async fn account_create(
                 let Some(amount) = new.opening_balance.amount() else {
                     return Ok(account);
                 };
-                ledger::open(tx, user.id, account.id, amount, now).await?;
+                ledger::open(tx, account.id, amount, now).await?;
                 store::find_for_update(tx, user.id, account.id)
                     .await?
                     .ok_or_else(no_account)

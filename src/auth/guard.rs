@@ -19,9 +19,9 @@ use crate::spec;
 ///
 /// The guard does not ask the database whether the user still exists: every
 /// query a handler runs is limited to the user's rows, which go with the
-/// user. When such a request finds nothing, [`GoneUsers`] (or, for an empty
-/// list, the handler) asks, and a deleted user's token is 401 on every
-/// instance, without a query on the requests that find something.
+/// user. When such a request finds nothing or is refused, [`GoneUsers`]
+/// (or, for an empty list, the handler) asks, and a deleted user's token is
+/// 401 on every instance, without a query on the requests that succeed.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub id: Uuid,
@@ -88,8 +88,10 @@ fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     Ok(AuthUser { id })
 }
 
-/// Turns a 404 for a signed-in user who no longer exists into the 401 of a
-/// deleted user's token: the resource is gone because its owner is.
+/// Turns a 4xx for a signed-in user who no longer exists into the 401 of a
+/// deleted user's token (a 404: the resource is gone because its owner is;
+/// a 422: the token is the first thing wrong). It asks the database only
+/// for requests that are refused anyway.
 pub struct GoneUsers;
 
 #[rocket::async_trait]
@@ -102,7 +104,9 @@ impl Fairing for GoneUsers {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        if res.status() != Status::NotFound {
+        // Any refusal: a deleted user's token is refused as such first,
+        // whatever else was wrong with the request.
+        if !(400..500).contains(&res.status().code) || res.status() == Status::Unauthorized {
             return;
         }
         let Some(user) = req.local_cache(|| Authenticated(None)).0 else {

@@ -14,8 +14,11 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn is_valid(s: &str) -> bool {
-    DateTime::parse_from_rfc3339(s)
-        .is_ok_and(|t| (1..=9999).contains(&t.with_timezone(&Utc).year()))
+    // JSON Schema's `date-time` is RFC 3339's `date-time` production: a `T`
+    // between date and time (chrono would also take a space).
+    matches!(s.as_bytes().get(10), Some(b'T' | b't'))
+        && DateTime::parse_from_rfc3339(s)
+            .is_ok_and(|t| (1..=9999).contains(&t.with_timezone(&Utc).year()))
 }
 
 pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -54,5 +57,6 @@ mod tests {
         assert!(is_valid("2026-11-21T10:00:00+01:00"));
         assert!(!is_valid("0000-01-01T00:00:00Z"), "no year 0");
         assert!(is_valid("0001-01-01T00:00:00Z"));
+        assert!(!is_valid("2026-11-21 10:00:00Z"), "a T, not a space");
     }
 }

@@ -85,11 +85,12 @@ pub async fn post(
     Ok(movement)
 }
 
-/// Records the opening balance of an account just created in `tx`, as its
-/// first movement, so that the balance has no other source than movements.
+/// Records the opening balance of an account just created (empty) in `tx`,
+/// as its first movement, so that the balance has no other source than
+/// movements. It is part of creating the account, not a change to it: the
+/// account keeps its first version (and ETag).
 pub async fn open(
     tx: &mut Tx,
-    user: Uuid,
     account: Uuid,
     amount: Amount,
     now: DateTime<Utc>,
@@ -100,7 +101,9 @@ pub async fn open(
         category: Some(Category::OPENING_BALANCE),
         occurred_at: now,
     };
-    post(tx, user, account, &entry, now).await.map(|_| ())
+    store::open_balance(tx, account, amount.get()).await?;
+    store::insert(tx, account, &entry, None, now).await?;
+    Ok(())
 }
 
 /// Moves money between two of `user`'s accounts in one currency: two legs,

@@ -114,6 +114,18 @@ pub async fn add_to_balance(
     Ok(changed == 1)
 }
 
+/// Sets the balance of an account created in this transaction.
+pub async fn open_balance(tx: &mut Tx, account: Uuid, amount: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE accounts SET balance = $2 WHERE id = $1"
+    )
+    .bind(account)
+    .bind(amount)
+    .execute(&mut **c)
+    .await
+    .map(|_| ()))
+}
+
 pub async fn account_exists(tx: &mut Tx, user: Uuid, account: Uuid) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query_scalar::<_, i32>(
         "SELECT 1 FROM accounts WHERE id = $1 AND user_id = $2"

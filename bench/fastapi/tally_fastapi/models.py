@@ -27,9 +27,9 @@ def _email(value: str) -> str:
         raise PydanticCustomError("email", "must be an e-mail address")
     if not _USER.fullmatch(user) or not _DOMAIN.fullmatch(domain):
         raise PydanticCustomError("email", "must be an e-mail address")
-    # Tally's schema also checks `format: email`, whose local part is a dot-atom.
+    # Tally also requires an address its mailer (lettre) takes: the local part is a dot-atom.
     if user.startswith(".") or user.endswith(".") or ".." in user:
-        raise PydanticCustomError("format", "must be a valid email")
+        raise PydanticCustomError("email", "must be an e-mail address")
     return value
 
 

@@ -5,7 +5,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.responses import Response
 
-# Rocket's reason phrases, which Tally uses as titles.
+# RFC 9110 reason phrases, which Tally uses as titles.
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -13,9 +13,9 @@ TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
-    413: "Payload Too Large",
+    413: "Content Too Large",
     415: "Unsupported Media Type",
-    422: "Unprocessable Entity",
+    422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
