@@ -8,6 +8,7 @@ mod architecture;
 mod auth;
 mod cli;
 mod concurrency;
+mod contract;
 mod docs;
 mod errors;
 mod health;
