@@ -3,17 +3,23 @@ use rocket::{get, Route};
 use rocket_okapi::okapi::openapi3::OpenApi;
 use rocket_okapi::{openapi, openapi_get_routes_spec};
 
-use super::model::Overview;
+use chrono::{Datelike, Months as CalendarMonths};
+use uuid::Uuid;
+
+use super::model::{Months, Overview, Summary};
 use super::store;
 use crate::auth::AuthUser;
 use crate::db::Db;
+use crate::domain::time;
 use crate::domain::Period;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::{From, Query, To};
 
+// ANCHOR: routes
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
-    openapi_get_routes_spec![overview_view]
+    openapi_get_routes_spec![overview_view, summary_view]
 }
+// ANCHOR_END: routes
 
 /// # Show the overview
 ///
@@ -36,3 +42,33 @@ pub async fn overview_view(
     }
     Ok(Json(Overview::new(balances, flows)))
 }
+
+// ANCHOR: handler
+/// # Summarise an account by month
+///
+/// Income, expense and net of one account for each of the last `months`
+/// calendar months (UTC), the current one included and empty ones too,
+/// newest first; transfers and the opening balance are left out. It reads
+/// the ledger's daily totals, so it costs the same for ten movements or a
+/// million.
+#[openapi(tag = "overview")]
+#[get("/accounts/<id>/summary")]
+pub async fn summary_view(
+    user: AuthUser,
+    id: Uuid,
+    months: Query<Months>,
+    db: &Db,
+) -> ApiResult<Json<Summary>> {
+    let currency = store::currency(db, user.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("no such account"))?;
+    let months = months.0 .0;
+    let today = time::now().date_naive();
+    let first = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(CalendarMonths::new(months - 1)))
+        .ok_or_else(|| ApiError::internal("a month out of chrono's range"))?;
+    let days = store::days(db, id, first).await?;
+    Ok(Json(Summary::new(id, currency, months, today, days)))
+}
+// ANCHOR_END: handler

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::model::{CategoryTotals, CurrencyTotals};
@@ -118,3 +119,45 @@ async fn from_movements(pool: &Pool, user: Uuid, edge: &Period) -> Result<Vec<Ro
     .await
     })
 }
+
+// ANCHOR: store
+/// The currency of `user`'s `account`, if it is theirs.
+pub async fn currency(
+    pool: &Pool,
+    user: Uuid,
+    account: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    with_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT currency FROM accounts WHERE id = $1 AND user_id = $2"
+    )
+    .bind(account)
+    .bind(user)
+    .fetch_optional(p)
+    .await)
+}
+
+/// The account's income and expense per day since `first` (the ledger's
+/// daily totals, so one row per day however many movements it had).
+pub async fn days(
+    pool: &Pool,
+    account: Uuid,
+    first: NaiveDate,
+) -> Result<Vec<(NaiveDate, Total, Total)>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, i64, i64, i64, i64)> = with_pool!(pool, |p| {
+        sqlx::query_as(
+        "SELECT t.day, CAST(SUM(t.income >> 32) AS BIGINT), CAST(SUM(t.income & 4294967295) AS BIGINT),
+                CAST(SUM(t.expense >> 32) AS BIGINT), CAST(SUM(t.expense & 4294967295) AS BIGINT)
+         FROM movement_totals t WHERE t.account_id = $1 AND t.day >= $2
+         GROUP BY t.day"
+    )
+    .bind(account)
+    .bind(first)
+    .fetch_all(p)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, ih, il, eh, el)| (day, Total::from_parts(ih, il), Total::from_parts(eh, el)))
+        .collect())
+}
+// ANCHOR_END: store

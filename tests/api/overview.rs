@@ -243,3 +243,88 @@ api_test!(
         }
     }
 );
+
+api_test!(
+    an_account_summary_gives_income_and_expense_month_by_month,
+    |app| {
+        use chrono::{Datelike, Months};
+        let token = app.sign_in("ana@example.com").await;
+        let a = create_account(
+            app,
+            &token,
+            json!({"name": "A", "kind": "checking", "currency": "EUR", "opening_balance": 9_999}),
+        )
+        .await;
+        let b = create_account(
+            app,
+            &token,
+            json!({"name": "B", "kind": "savings", "currency": "EUR"}),
+        )
+        .await;
+        let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        let this_month = chrono::Utc::now().date_naive().with_day(1).unwrap();
+        let last_month = this_month.checked_sub_months(Months::new(1)).unwrap();
+        let long_ago = this_month.checked_sub_months(Months::new(14)).unwrap();
+        for (day, amount) in [
+            (this_month, 250_000),
+            (this_month, -4_250),
+            (last_month, -1_000),
+            (long_ago, 7),
+        ] {
+            let at = format!("{day}T12:00:00Z");
+            let reply = app
+                .post(
+                    &format!("/v1/accounts/{a}/movements"),
+                    json!({"amount": amount, "description": "m", "occurred_at": at}),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(reply.status, Status::Created, "{reply:?}");
+        }
+        let moved = app
+            .post(
+                "/v1/transfers",
+                json!({"from_account_id": a, "to_account_id": b, "amount": 500}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(moved.status, Status::Created);
+
+        let reply = app
+            .get(&format!("/v1/accounts/{a}/summary?months=3"), Some(&token))
+            .await;
+        assert_eq!(reply.status, Status::Ok, "{reply:?}");
+        assert_eq!(reply.body["account_id"], a);
+        assert_eq!(reply.body["currency"], "EUR");
+        let months = reply.body["months"].as_array().unwrap();
+        let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
+        let two_ago = last_month.checked_sub_months(Months::new(1)).unwrap();
+        assert_eq!(
+            months.clone(),
+            vec![
+                json!({"month": month(this_month), "income": 250_000, "expense": 4_250, "net": 245_750}),
+                json!({"month": month(last_month), "income": 0, "expense": 1_000, "net": -1_000}),
+                json!({"month": month(two_ago), "income": 0, "expense": 0, "net": 0}),
+            ],
+            "transfers and the opening balance are left out; empty months are there"
+        );
+        let default = app
+            .get(&format!("/v1/accounts/{a}/summary"), Some(&token))
+            .await;
+        assert_eq!(default.body["months"].as_array().unwrap().len(), 12);
+        let year = app
+            .get(&format!("/v1/accounts/{a}/summary?months=15"), Some(&token))
+            .await;
+        assert_eq!(year.body["months"][14]["income"], 7, "fifteen months back");
+
+        for (query, status) in [("months=0", 422), ("months=121", 422), ("months=x", 400)] {
+            app.get(&format!("/v1/accounts/{a}/summary?{query}"), Some(&token))
+                .await
+                .problem(Status::from_code(status).unwrap());
+        }
+        let other = app.sign_in("bob@example.com").await;
+        app.get(&format!("/v1/accounts/{a}/summary"), Some(&other))
+            .await
+            .problem(Status::NotFound);
+    }
+);
