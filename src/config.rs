@@ -10,6 +10,7 @@ use serde::Deserialize;
 /// The name under which rocket_db_pools finds our pool's configuration.
 pub const DB_NAME: &str = "tally";
 
+// ANCHOR: settings
 /// Everything Tally needs to start, checked before anything runs.
 #[derive(Clone)]
 pub struct Settings {
@@ -34,6 +35,7 @@ pub struct Settings {
     /// Serve `GET /metrics`.
     pub metrics: bool,
 }
+// ANCHOR_END: settings
 
 /// The default per-address sign-in limit: 30 sign-ins an hour (a code asked
 /// for and tried), which a household or an office behind one address does

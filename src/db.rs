@@ -239,6 +239,7 @@ impl Pool {
         })
     }
 
+    // ANCHOR: transaction
     /// Runs `work` in a write transaction and commits it. When the database
     /// reports a transient failure (a deadlock, a serialization failure, a
     /// busy SQLite) the transaction is rolled back and run again, at most
@@ -277,6 +278,7 @@ impl Pool {
             }
         }
     }
+    // ANCHOR_END: transaction
 
     /// Answers whether the database responds at all.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

@@ -267,6 +267,7 @@ fn with_relative_index(routes: Vec<Route>) -> Vec<Route> {
     routes
 }
 
+// ANCHOR: swagger_ui
 /// Swagger UI and RapiDoc load the spec by a relative URL, so they also work
 /// below a path prefix such as an API Gateway stage.
 pub fn swagger_ui() -> Vec<Route> {
@@ -278,6 +279,7 @@ pub fn swagger_ui() -> Vec<Route> {
         .into(),
     )
 }
+// ANCHOR_END: swagger_ui
 
 pub fn rapidoc() -> Vec<Route> {
     with_relative_index(

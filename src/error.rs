@@ -176,6 +176,7 @@ impl FieldError {
     }
 }
 
+// ANCHOR: api_error
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -217,6 +218,7 @@ pub enum ApiError {
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+// ANCHOR_END: api_error
 
 fn count(n: usize) -> String {
     match n {
@@ -428,6 +430,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
 
 pub type ApiResult<T, E = ApiError> = Result<T, E>;
 
+// ANCHOR: fails
 /// A handler's error that the OpenAPI document shows as status `S`, for a
 /// rule of the handler's own (a wrong sign-in code, an account named in the
 /// body) that no guard, body or path parameter already declares:
@@ -440,6 +443,7 @@ impl<const S: u16> From<ApiError> for Fails<S> {
         Fails(e)
     }
 }
+// ANCHOR_END: fails
 
 impl<const S: u16> From<sqlx::Error> for Fails<S> {
     fn from(e: sqlx::Error) -> Self {

@@ -18,6 +18,7 @@ use rocket::{Build, Rocket};
 
 use crate::http::PREFIX_HEADER;
 
+// ANCHOR: lambda_run
 /// Serves Lambda events with `app` (from `tally::rocket`) until the runtime stops.
 pub async fn run(app: Rocket<Build>) -> Result<(), lambda_http::Error> {
     let client = Arc::new(client(app).await?);
@@ -27,6 +28,7 @@ pub async fn run(app: Rocket<Build>) -> Result<(), lambda_http::Error> {
     }));
     lambda_http::lambda_runtime::run(KeepMultiValueHeaders(adapter)).await
 }
+// ANCHOR_END: lambda_run
 
 /// API Gateway REST and ALB events carry both `headers` (last value only) and
 /// `multiValueHeaders`; lambda_http 1.3 lets the single values overwrite the

@@ -50,6 +50,7 @@ use rocket_okapi::okapi::openapi3::OpenApi;
 
 pub use config::Settings;
 
+// ANCHOR: api
 /// Every feature's routes, with the base path they are mounted at, and the
 /// finished OpenAPI document that describes exactly those routes.
 pub fn api() -> (Vec<(&'static str, Vec<Route>)>, OpenApi) {
@@ -76,12 +77,14 @@ pub fn api() -> (Vec<(&'static str, Vec<Route>)>, OpenApi) {
     docs::finish(&mut spec);
     (mounts, spec)
 }
+// ANCHOR_END: api
 
 /// The OpenAPI document as served at `/openapi.json` and printed by `tally openapi`.
 pub fn openapi_json() -> String {
     serde_json::to_string_pretty(&api().1).expect("the spec serialises")
 }
 
+// ANCHOR: rocket
 /// Builds the application from checked settings.
 pub fn rocket(settings: Settings) -> Rocket<Build> {
     if settings.token_key.ephemeral {
@@ -150,3 +153,4 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
     }
     rocket
 }
+// ANCHOR_END: rocket

@@ -22,6 +22,7 @@ enum Command {
     Openapi,
 }
 
+// ANCHOR: main
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
@@ -43,7 +44,9 @@ fn main() -> ExitCode {
         _ => rocket::execute(serve(settings)),
     }
 }
+// ANCHOR_END: main
 
+// ANCHOR: serve_lambda
 /// lambda_http's future is not `Send`, so it runs on a plain current-thread
 /// runtime rather than under `rocket::execute`.
 fn serve_lambda(settings: Settings) -> ExitCode {
@@ -65,6 +68,7 @@ fn serve_lambda(settings: Settings) -> ExitCode {
         }
     }
 }
+// ANCHOR_END: serve_lambda
 
 async fn migrate(settings: Settings) -> ExitCode {
     let pool = match tally::db::connect(&settings.figment).await {

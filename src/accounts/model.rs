@@ -79,6 +79,7 @@ pub fn account_example() -> serde_json::Value {
     })
 }
 
+// ANCHOR: account_create_body
 /// A new account.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +95,7 @@ pub struct AccountCreate {
     #[serde(default)]
     pub opening_balance: Opening,
 }
+// ANCHOR_END: account_create_body
 
 fn create_example() -> serde_json::Value {
     serde_json::json!({"name": "Everyday", "kind": "checking", "currency": "EUR", "opening_balance": 125000})

@@ -50,6 +50,7 @@ pub async fn account_list(
     Ok(Paged::new(items, limit, |a| cursors.encode_id(SCOPE, a.id)))
 }
 
+// ANCHOR: account_create
 /// # Create an account
 ///
 /// A non-zero `opening_balance` becomes the account's first movement.
@@ -80,6 +81,7 @@ pub async fn account_create(
         Tagged(account),
     ))
 }
+// ANCHOR_END: account_create
 
 /// # Show an account
 ///

@@ -15,6 +15,7 @@ use crate::db::{Db, Pool};
 use crate::error::ApiError;
 use crate::spec;
 
+// ANCHOR: auth_user
 /// The signed-in user, from a valid `Authorization: Bearer` token.
 ///
 /// The guard does not ask the database whether the user still exists: every
@@ -26,6 +27,7 @@ use crate::spec;
 pub struct AuthUser {
     pub id: Uuid,
 }
+// ANCHOR_END: auth_user
 
 impl AuthUser {
     /// `Ok` while the user exists, the 401 of a deleted user's token otherwise:
@@ -49,6 +51,7 @@ fn unauthorized(detail: &'static str, invalid_token: bool) -> ApiError {
     }
 }
 
+// ANCHOR: auth_user_guard
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AuthUser {
     type Error = ();
@@ -63,6 +66,7 @@ impl<'r> FromRequest<'r> for AuthUser {
         }
     }
 }
+// ANCHOR_END: auth_user_guard
 
 fn authenticate(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     let header = req
@@ -130,6 +134,7 @@ impl Fairing for GoneUsers {
     }
 }
 
+// ANCHOR: auth_user_docs
 impl<'r> OpenApiFromRequest<'r> for AuthUser {
     fn from_request_input(
         _gen: &mut OpenApiGenerator,
@@ -149,3 +154,4 @@ impl<'r> OpenApiFromRequest<'r> for AuthUser {
         Ok(spec::problems(&[401]))
     }
 }
+// ANCHOR_END: auth_user_docs

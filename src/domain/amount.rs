@@ -25,12 +25,14 @@ fn amount_schema(min: i64, extra: serde_json::Value) -> Schema {
     super::schema(schema)
 }
 
+// ANCHOR: amount
 /// A movement's amount: non-zero, positive for income and negative for
 /// expense, |amount| ≤ 10^15.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Amount(i64);
 
+// ANCHOR: amount_check
 impl TryFrom<i64> for Amount {
     type Error = &'static str;
     fn try_from(n: i64) -> Result<Self, Self::Error> {
@@ -41,6 +43,8 @@ impl TryFrom<i64> for Amount {
         }
     }
 }
+// ANCHOR_END: amount_check
+// ANCHOR_END: amount
 
 impl From<Amount> for i64 {
     fn from(a: Amount) -> i64 {

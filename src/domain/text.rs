@@ -19,6 +19,7 @@ pub const RULE: Rule = Rule {
     message: "must not contain control characters (U+0000 to U+001F)",
 };
 
+// ANCHOR: text
 /// `MIN` to `MAX` characters, none of them a control character.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -40,6 +41,7 @@ impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
         &self.0
     }
 }
+// ANCHOR_END: text
 
 impl<const MIN: usize, const MAX: usize> TryFrom<String> for Text<MIN, MAX> {
     type Error = &'static str;
@@ -60,6 +62,7 @@ impl<const MIN: usize, const MAX: usize> fmt::Display for Text<MIN, MAX> {
     }
 }
 
+// ANCHOR: text_schema
 impl<const MIN: usize, const MAX: usize> JsonSchema for Text<MIN, MAX> {
     fn is_referenceable() -> bool {
         false
@@ -78,6 +81,7 @@ impl<const MIN: usize, const MAX: usize> JsonSchema for Text<MIN, MAX> {
         }))
     }
 }
+// ANCHOR_END: text_schema
 
 #[cfg(test)]
 mod tests {

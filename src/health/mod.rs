@@ -33,6 +33,7 @@ fn health_example() -> serde_json::Value {
     serde_json::json!({"status": "ok", "database": "ok", "version": env!("CARGO_PKG_VERSION")})
 }
 
+// ANCHOR: health_view
 /// # Check health
 ///
 /// 200 when the service can reach its database, 503 otherwise.
@@ -55,3 +56,4 @@ pub async fn health_view(db: &Db) -> ApiResult<Json<Health>> {
         }
     }
 }
+// ANCHOR_END: health_view

@@ -28,6 +28,7 @@ use crate::error::{ApiError, FieldError};
 /// The contract's body limit; larger bodies get 413.
 pub const BODY_LIMIT: u64 = 64 * 1024;
 
+// ANCHOR: valid
 /// A JSON request body that has passed its schema and parsed into `T`.
 #[derive(Debug)]
 pub struct Valid<T>(pub T);
@@ -38,6 +39,7 @@ impl<T> std::ops::Deref for Valid<T> {
         &self.0
     }
 }
+// ANCHOR_END: valid
 
 #[rocket::async_trait]
 impl<'r, T> FromData<'r> for Valid<T>
@@ -88,6 +90,7 @@ where
     check::<T>(value)
 }
 
+// ANCHOR: check
 /// The schema first (every error at once, in time linear in the body), then the type.
 pub fn check<T>(value: Value) -> Result<T, ApiError>
 where
@@ -103,6 +106,7 @@ where
     }
     Err(ApiError::invalid(explain(errors)))
 }
+// ANCHOR_END: check
 
 /// A field error, and whether a domain rule explained it.
 struct Found {

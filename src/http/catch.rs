@@ -8,6 +8,7 @@ use rocket::{catch, catchers, Catcher, Request};
 use super::methods::{allow_header, allowed};
 use crate::error::ApiError;
 
+// ANCHOR: catcher
 #[catch(default)]
 fn problem(status: Status, req: &Request<'_>) -> ApiError {
     match ApiError::stashed(req) {
@@ -24,6 +25,7 @@ fn problem(status: Status, req: &Request<'_>) -> ApiError {
         _ => ApiError::from_status(status),
     }
 }
+// ANCHOR_END: catcher
 
 pub fn catchers() -> Vec<Catcher> {
     catchers![problem]

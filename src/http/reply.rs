@@ -37,12 +37,14 @@ impl<T: Serialize + JsonSchema + Send, const S: u16> OpenApiResponderInner for R
     }
 }
 
+// ANCHOR: created
 /// `201 Created`, with `Location`: the new resource's path from the root of
 /// the app (the deployment's prefix is added when it is sent).
 pub struct Created<R> {
     pub location: String,
     pub inner: R,
 }
+// ANCHOR_END: created
 
 impl<R> Created<R> {
     pub fn at(location: String, inner: R) -> Self {
@@ -59,6 +61,7 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Created<R> {
     }
 }
 
+// ANCHOR: created_docs
 impl<R: OpenApiResponderInner> OpenApiResponderInner for Created<R> {
     fn responses(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
         let mut responses = R::responses(gen)?;
@@ -67,6 +70,7 @@ impl<R: OpenApiResponderInner> OpenApiResponderInner for Created<R> {
         Ok(responses)
     }
 }
+// ANCHOR_END: created_docs
 
 /// A resource with a version: its `ETag` changes whenever any field does.
 pub trait Versioned {

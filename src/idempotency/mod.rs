@@ -143,6 +143,7 @@ struct Claim<'a, I: ?Sized, F> {
     work: &'a F,
 }
 
+// ANCHOR: idempotent
 /// Runs `work` in a transaction (see `Pool::transaction`), under the
 /// request's `Idempotency-Key` when it has one: claims the key first, and
 /// either answers a retry with the stored response, refuses a different
@@ -223,6 +224,7 @@ where
     })
     .await
 }
+// ANCHOR_END: idempotent
 
 impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Idempotent<R> {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {

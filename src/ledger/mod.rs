@@ -61,6 +61,7 @@ fn counts(category: Option<&str>, transfer: Option<Uuid>) -> bool {
     transfer.is_none() && category != Some(Category::OPENING_BALANCE)
 }
 
+// ANCHOR: post
 /// Records a movement on `user`'s `account`, its balance and its day's totals with it.
 pub async fn post(
     tx: &mut Tx,
@@ -84,6 +85,7 @@ pub async fn post(
     }
     Ok(movement)
 }
+// ANCHOR_END: post
 
 /// Records the opening balance of an account just created (empty) in `tx`,
 /// as its first movement, so that the balance has no other source than

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{time, Amount, Category, Text};
 use crate::ledger::Entry;
 
+// ANCHOR: movement_create
 /// A new movement.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +20,7 @@ pub struct MovementCreate {
     /// RFC 3339 with an offset; defaults to now.
     pub occurred_at: Option<DateTime<Utc>>,
 }
+// ANCHOR_END: movement_create
 
 impl MovementCreate {
     /// The ledger entry this body asks for, at `now` unless it says when.

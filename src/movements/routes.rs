@@ -24,6 +24,7 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
     ]
 }
 
+// ANCHOR: movement_list
 /// # List an account's movements
 ///
 /// Newest `occurred_at` first. `from` is inclusive and `to` exclusive.
@@ -63,7 +64,9 @@ pub async fn movement_list(
         cursors.encode_position(&scope, m.occurred_at, m.id)
     }))
 }
+// ANCHOR_END: movement_list
 
+// ANCHOR: movement_create
 /// # Record a movement
 ///
 /// The balance changes in the same transaction. Send an `Idempotency-Key` to
@@ -88,6 +91,7 @@ pub async fn movement_create(
     })
     .await
 }
+// ANCHOR_END: movement_create
 
 /// # Show a movement
 ///

@@ -34,6 +34,7 @@ macro_rules! with_pool {
     };
 }
 
+// ANCHOR: api_test
 /// Declares one test per backend: `NAME::sqlite` and `NAME::postgres`;
 /// `configure = |settings| …` changes the app's settings first.
 #[macro_export]
@@ -73,6 +74,7 @@ macro_rules! api_test {
         }
     };
 }
+// ANCHOR_END: api_test
 
 pub struct TestApp {
     pub client: Client,

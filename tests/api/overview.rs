@@ -244,6 +244,7 @@ api_test!(
     }
 );
 
+// ANCHOR: summary_test
 api_test!(
     an_account_summary_gives_income_and_expense_month_by_month,
     |app| {
@@ -328,3 +329,4 @@ api_test!(
             .problem(Status::NotFound);
     }
 );
+// ANCHOR_END: summary_test
