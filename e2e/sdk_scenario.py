@@ -22,8 +22,8 @@ from tally_client.models import (
     AccessToken,
     Account,
     AccountCreate,
-    AccountCreateCurrency,
     AccountKind,
+    Currency,
     Me,
     Movement,
     MovementCreate,
@@ -67,10 +67,10 @@ def main(base, inbox):
 
     # Two EUR accounts; the opening balance is the first movement.
     checking = ok(account_create.sync_detailed(client=api, body=AccountCreate(
-        name="Everyday", kind=AccountKind.CHECKING, currency=AccountCreateCurrency.EUR, opening_balance=120000)),
+        name="Everyday", kind=AccountKind.CHECKING, currency=Currency.EUR, opening_balance=120000)),
         201, Account)
     savings = ok(account_create.sync_detailed(client=api, body=AccountCreate(
-        name="Rainy day", kind=AccountKind.SAVINGS, currency=AccountCreateCurrency.EUR)), 201, Account)
+        name="Rainy day", kind=AccountKind.SAVINGS, currency=Currency.EUR)), 201, Account)
     assert (checking.balance, savings.balance) == (120000, 0)
 
     # Movements; a retried request with the same Idempotency-Key records nothing new.
