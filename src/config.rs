@@ -96,6 +96,7 @@ struct Raw {
 }
 
 impl Settings {
+    // ANCHOR: from_env
     /// Reads Rocket's usual sources, then `DATABASE_URL` and `TALLY_*`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let figment = rocket::Config::figment()
@@ -103,6 +104,7 @@ impl Settings {
             .merge(Env::prefixed("TALLY_"));
         Self::from_figment(figment)
     }
+    // ANCHOR_END: from_env
 
     /// Checks a figment (the tests build theirs by hand) into settings.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -183,6 +185,7 @@ impl Settings {
             &format!("databases.{DB_NAME}.url"),
             &database_url,
         ));
+        // ANCHOR: lambda_defaults
         if lambda {
             // One event at a time per instance: two connections, opened on
             // first use so a cold start does not wait for the database.
@@ -213,6 +216,7 @@ impl Settings {
             // On Lambda there is no process to scrape: CloudWatch reads the logs.
             metrics: raw.metrics.unwrap_or(!lambda),
         })
+        // ANCHOR_END: lambda_defaults
     }
 }
 

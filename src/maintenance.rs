@@ -19,6 +19,7 @@ pub const SERVER_EVERY: Duration = Duration::from_secs(300);
 /// At most how often a Lambda instance purges.
 pub const LAMBDA_EVERY: Duration = Duration::from_secs(60);
 
+// ANCHOR: purge
 /// Deletes what no rule looks at any more; how many rows went.
 pub async fn purge(pool: &Pool) -> Result<u64, sqlx::Error> {
     let now = time::now();
@@ -29,6 +30,7 @@ pub async fn purge(pool: &Pool) -> Result<u64, sqlx::Error> {
     }
     Ok(codes + keys)
 }
+// ANCHOR_END: purge
 
 /// A clock that says "due" at most once per period, to one caller.
 pub struct Due {

@@ -203,6 +203,7 @@ fn nullable(mut value: serde_json::Value) -> Schema {
     Schema::Object(schema(value))
 }
 
+// ANCHOR: db_docs
 /// The database answers, or the request is 503 (`Retry-After` when it was
 /// only busy).
 impl<'r> OpenApiFromRequest<'r> for &'r Db {
@@ -218,7 +219,9 @@ impl<'r> OpenApiFromRequest<'r> for &'r Db {
         Ok(problems(&[503]))
     }
 }
+// ANCHOR_END: db_docs
 
+// ANCHOR: fails_docs
 /// Okapi merges an error type's responses into the success ones only as
 /// full objects; `docs::finish` turns them into the shared references.
 impl<const S: u16> OpenApiResponderInner for Fails<S> {
@@ -230,6 +233,7 @@ impl<const S: u16> OpenApiResponderInner for Fails<S> {
         Ok(responses)
     }
 }
+// ANCHOR_END: fails_docs
 
 impl OpenApiResponderInner for error::ApiError {
     fn responses(_gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {

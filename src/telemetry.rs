@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
+// ANCHOR: init_logging
 /// Human-readable logs in debug, JSON lines in release; `RUST_LOG` filters.
 /// Rocket 0.5 logs through `log`, which this subscriber also receives.
 pub fn init_logging(json: bool) {
@@ -26,6 +27,7 @@ pub fn init_logging(json: bool) {
         builder.try_init()
     };
 }
+// ANCHOR_END: init_logging
 
 /// The request's id and arrival time, cached on the request by the fairing.
 pub struct RequestId {
@@ -75,6 +77,7 @@ impl Fairing for RequestIds {
         RequestId::of(req);
     }
 
+    // ANCHOR: access_log
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let meta = req.local_cache(|| RequestId::new(None));
         res.set_header(Header::new(REQUEST_ID_HEADER, meta.id.clone()));
@@ -89,6 +92,7 @@ impl Fairing for RequestIds {
             "request"
         );
     }
+    // ANCHOR_END: access_log
 }
 
 #[cfg(test)]

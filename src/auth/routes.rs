@@ -35,6 +35,7 @@ pub async fn otp_create(
     ))
 }
 
+// ANCHOR: token_create
 /// # Exchange a sign-in code for a token
 ///
 /// The first successful sign-in of an address creates its user. A code works
@@ -52,3 +53,4 @@ pub async fn token_create(
         signin::redeem(db, tokens, &body.email, &body.code).await?,
     ))
 }
+// ANCHOR_END: token_create

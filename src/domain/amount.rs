@@ -58,6 +58,7 @@ impl Amount {
     }
 }
 
+// ANCHOR: amount_schema
 impl JsonSchema for Amount {
     fn is_referenceable() -> bool {
         false
@@ -69,6 +70,7 @@ impl JsonSchema for Amount {
         amount_schema(-MAX_AMOUNT, serde_json::json!({"not": {"enum": [0]}}))
     }
 }
+// ANCHOR_END: amount_schema
 
 /// An account's opening balance: |amount| ≤ 10^15, 0 or negative allowed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -70,6 +70,7 @@ mod tests {
         options.build(&schema).unwrap().is_valid(value)
     }
 
+    // ANCHOR: agree
     /// The schema and the parser agree on every sample.
     pub fn agree<T: schemars::JsonSchema + serde::de::DeserializeOwned>(
         samples: &[serde_json::Value],
@@ -83,4 +84,5 @@ mod tests {
             );
         }
     }
+    // ANCHOR_END: agree
 }

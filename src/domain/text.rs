@@ -101,6 +101,7 @@ mod tests {
         assert!(Name::parse("a\u{7f}b".into()).is_ok(), "DEL is not C0");
     }
 
+    // ANCHOR: schema_agrees
     #[test]
     fn the_schema_says_the_same() {
         crate::domain::tests::agree::<Name>(&[
@@ -115,4 +116,5 @@ mod tests {
             json!(5),
         ]);
     }
+    // ANCHOR_END: schema_agrees
 }

@@ -15,6 +15,7 @@ use crate::spec;
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
+// ANCHOR: query_param
 /// A query parameter that parses itself; `Query<P>` is its request guard.
 pub trait QueryParam: Sized + Send + Sync {
     const NAME: &'static str;
@@ -28,6 +29,7 @@ pub trait QueryParam: Sized + Send + Sync {
 
 /// A parsed query parameter.
 pub struct Query<P>(pub P);
+// ANCHOR_END: query_param
 
 #[rocket::async_trait]
 impl<'r, P: QueryParam> FromRequest<'r> for Query<P> {
@@ -48,6 +50,7 @@ impl<'r, P: QueryParam> FromRequest<'r> for Query<P> {
     }
 }
 
+// ANCHOR: query_docs
 impl<'r, P: QueryParam> OpenApiFromRequest<'r> for Query<P> {
     fn from_request_input(
         _gen: &mut OpenApiGenerator,
@@ -67,6 +70,7 @@ impl<'r, P: QueryParam> OpenApiFromRequest<'r> for Query<P> {
         Ok(spec::problems(P::ERRORS))
     }
 }
+// ANCHOR_END: query_docs
 
 /// Page size.
 pub struct Limit(pub u32);

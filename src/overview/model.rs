@@ -1,3 +1,4 @@
+// ANCHOR: imports
 use chrono::{Datelike, NaiveDate};
 use schemars::schema::SchemaObject;
 use schemars::JsonSchema;
@@ -8,6 +9,7 @@ use crate::domain::Total;
 use crate::error::ApiError;
 use crate::http::QueryParam;
 use crate::spec;
+// ANCHOR_END: imports
 
 /// Totals per currency and per category. Income and expense leave transfers
 /// and opening balances out.

@@ -1,3 +1,4 @@
+// ANCHOR: imports
 use rocket::serde::json::Json;
 use rocket::{get, Route};
 use rocket_okapi::okapi::openapi3::OpenApi;
@@ -14,6 +15,7 @@ use crate::domain::time;
 use crate::domain::Period;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{From, Query, To};
+// ANCHOR_END: imports
 
 // ANCHOR: routes
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {

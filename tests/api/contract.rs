@@ -33,6 +33,7 @@ fn spec_endpoints() -> BTreeSet<(String, String)> {
         .collect()
 }
 
+// ANCHOR: contract_test
 #[test]
 fn the_contract_and_the_openapi_document_list_the_same_endpoints() {
     let contract = contract_endpoints();
@@ -52,3 +53,4 @@ fn the_contract_and_the_openapi_document_list_the_same_endpoints() {
         "in the code, not in docs/api.md"
     );
 }
+// ANCHOR_END: contract_test

@@ -7,6 +7,7 @@ use crate::api_test;
 
 const REGENERATE: &str = "cargo run -- openapi > openapi/openapi.json";
 
+// ANCHOR: spec_snapshot
 #[test]
 fn the_committed_spec_matches_the_generated_one() {
     let committed =
@@ -18,6 +19,7 @@ fn the_committed_spec_matches_the_generated_one() {
         "openapi/openapi.json is out of date with the code; regenerate it with `{REGENERATE}` and review the diff"
     );
 }
+// ANCHOR_END: spec_snapshot
 
 fn spec() -> Value {
     serde_json::from_str(&tally::openapi_json()).unwrap()

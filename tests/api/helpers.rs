@@ -160,6 +160,7 @@ async fn pg_admin(admin_url: &str, sql: &str) {
 }
 
 impl TestApp {
+    // ANCHOR: spawn
     async fn spawn(
         database_url: String,
         dir: tempfile::TempDir,
@@ -189,7 +190,9 @@ impl TestApp {
             _dir: dir,
         }
     }
+    // ANCHOR_END: spawn
 
+    // ANCHOR: twin
     /// Another instance of the app on the same database and keys, as a
     /// second server behind a load balancer would be.
     pub async fn twin(&self) -> TestApp {
@@ -204,6 +207,7 @@ impl TestApp {
             _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
+    // ANCHOR_END: twin
 
     pub fn pool(&self) -> &Pool {
         Db::fetch(self.client.rocket()).expect("the pool is managed")
@@ -259,6 +263,7 @@ impl TestApp {
         self.inbox.code_after(email, before).await
     }
 
+    // ANCHOR: sign_in
     /// Signs in through the e-mail flow and returns the access token.
     pub async fn sign_in(&self, email: &str) -> String {
         let code = self.request_code(email).await;
@@ -275,6 +280,7 @@ impl TestApp {
             .expect("a token")
             .to_owned()
     }
+    // ANCHOR_END: sign_in
 
     pub fn mails_to(&self, email: &str) -> Vec<Mail> {
         self.inbox.mails_to(email)
@@ -368,6 +374,7 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    // ANCHOR: problem
     /// Asserts an RFC 9457 problem with this status, and returns it.
     #[track_caller]
     pub fn problem(&self, status: Status) -> &Value {
@@ -391,6 +398,7 @@ impl Reply {
         );
         &self.body
     }
+    // ANCHOR_END: problem
 
     /// The `(field, code)` pairs of a 422 problem.
     #[track_caller]

@@ -78,6 +78,7 @@ api_test!(
     }
 );
 
+// ANCHOR: configure_test
 api_test!(
     tally_metrics_false_leaves_metrics_out,
     configure = |s| s.metrics = false,
@@ -86,6 +87,7 @@ api_test!(
         assert_eq!(app.get("/health", None).await.status, Status::Ok);
     }
 );
+// ANCHOR_END: configure_test
 
 api_test!(
     a_method_a_known_path_lacks_is_405_with_the_route_tables_allow,

@@ -27,6 +27,7 @@ def fail(variable: str, why: str):
     raise SystemExit(2)
 
 
+# ANCHOR: settings
 def load() -> Settings:
     url = os.environ.get("DATABASE_URL", "sqlite://tally-fastapi.db")
     if url.startswith("sqlite://"):
@@ -69,3 +70,4 @@ def load() -> Settings:
         # Per worker process. Tally's defaults: 10 on PostgreSQL, 4 on SQLite.
         pool_size=int(os.environ.get("FASTAPI_POOL_SIZE", "10" if backend == "postgres" else "4")),
     )
+# ANCHOR_END: settings

@@ -81,12 +81,15 @@ async def lifespan(_app):
     await db.dispose()
 
 
+# ANCHOR: app
 # No redirects for trailing slashes: RequestIds routes `/v1/me/` as `/v1/me`, as Rocket does.
 app = FastAPI(title="Tally (FastAPI peer)", version=VERSION, lifespan=lifespan, redirect_slashes=False)
+# ANCHOR_END: app
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+# ANCHOR: middleware
 class RequestIds:
     """Pure ASGI middleware: every response carries `X-Request-Id` (a sane
     incoming one is kept), and an unexpected exception becomes a 500
@@ -133,12 +136,14 @@ class RequestIds:
 
 
 app.add_middleware(RequestIds)
+# ANCHOR_END: middleware
 
 
 def request_id(request: Request) -> str:
     return request.scope.get("request_id", "")
 
 
+# ANCHOR: exception_handlers
 @app.exception_handler(ApiError)
 async def _api_error(request: Request, exc: ApiError):
     return render(exc, request_id(request))
@@ -160,6 +165,7 @@ _STATUS_DETAILS = {
 async def _http_error(request: Request, exc: StarletteHTTPException):
     detail = _STATUS_DETAILS.get(exc.status_code, "the request could not be served")
     return render(ApiError(exc.status_code, detail, headers=exc.headers), request_id(request))
+# ANCHOR_END: exception_handlers
 
 
 @app.exception_handler(RequestValidationError)
@@ -170,6 +176,7 @@ async def _request_validation(request: Request, exc: RequestValidationError):
 # --- request parts --------------------------------------------------------------
 
 
+# ANCHOR: depends
 async def bearer_user(request: Request) -> uuid.UUID:
     """The user id of a genuine, unexpired `Authorization: Bearer` token.
     Whether the user still exists is checked on the request's own database
@@ -187,6 +194,7 @@ async def bearer_user(request: Request) -> uuid.UUID:
 
 
 UserId = Annotated[uuid.UUID, Depends(bearer_user)]
+# ANCHOR_END: depends
 
 USER_EXISTS = text("SELECT 1 FROM users WHERE id = :id")
 
@@ -499,6 +507,7 @@ async def precheck_write(user: uuid.UUID, error: ApiError):
     raise error
 
 
+# ANCHOR: account_create
 @app.post("/v1/accounts", status_code=201, tags=["accounts"], openapi_extra=body_doc(AccountCreate))
 async def account_create(request: Request, user: UserId):
     try:
@@ -547,8 +556,10 @@ async def account_create(request: Request, user: UserId):
         "updated_at": stamp,
     }
     return json_response(account, 201, {"Location": f"/v1/accounts/{aid}", "ETag": etag(aid, 1)})
+# ANCHOR_END: account_create
 
 
+# ANCHOR: path_operation
 @app.get("/v1/accounts/{account_id}", tags=["accounts"])
 async def account_view(user: UserId, account_id: str):
     async with db.read.connect() as conn:
@@ -559,6 +570,7 @@ async def account_view(user: UserId, account_id: str):
         raise not_found("no such account")
     body = account_json(row)
     return json_response(body, headers={"ETag": etag(body["id"], row[5])})
+# ANCHOR_END: path_operation
 
 
 # --- movements ---------------------------------------------------------------------

@@ -65,13 +65,17 @@ def _non_zero(value: int) -> int:
     return value
 
 
+# ANCHOR: money
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Money = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+# ANCHOR_END: money
 
 
+# ANCHOR: body
 class Body(BaseModel):
     # strict: no coercion at all ("12", 1.5 and true are not integers).
     model_config = ConfigDict(extra="forbid", strict=True)
+# ANCHOR_END: body
 
 
 class OtpRequest(Body):
@@ -90,11 +94,13 @@ class AccountCreate(Body):
     opening_balance: Money = 0
 
 
+# ANCHOR: movement_create
 class MovementCreate(Body):
     amount: Annotated[Money, AfterValidator(_non_zero)]
     description: Annotated[str, Field(min_length=1, max_length=200)]
     category: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")] | None = None
     occurred_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339)] | None = None
+# ANCHOR_END: movement_create
 
 
 __all__ = ["AccountCreate", "MovementCreate", "OtpRequest", "TokenRequest"]

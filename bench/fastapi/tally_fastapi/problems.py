@@ -24,6 +24,7 @@ TITLES = {
 PROBLEM_JSON = "application/problem+json"
 
 
+# ANCHOR: api_error
 class ApiError(Exception):
     """Raised by handlers; rendered by the exception handler in main.py."""
 
@@ -33,6 +34,7 @@ class ApiError(Exception):
         self.errors = errors
         self.headers = headers
         self.database = database
+# ANCHOR_END: api_error
 
 
 def render(error: ApiError, request_id: str) -> Response:
