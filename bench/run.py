@@ -117,11 +117,21 @@ async def pg_admin(sql: str):
 
 async def pg_admin_on(database_url: str, sql: str):
     """Runs `sql` as the admin user in the given database."""
-    conn = await asyncpg.connect(_admin_url.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1])
+    conn = await asyncpg.connect(_admin_url.rsplit("/", 1)[0] + "/" + db_name(database_url))
     try:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+# Both apps reach PostgreSQL over loopback, without TLS (a database on the
+# same host needs none; with it, both would spend CPU on encryption that a
+# same-host deployment does not). BENCH_PG_SSLMODE=prefer measures with it.
+PG_SSLMODE = os.environ.get("BENCH_PG_SSLMODE", "disable")
+
+
+def db_name(url: str) -> str:
+    return url.split("?", 1)[0].rsplit("/", 1)[1]
 
 
 def fresh_pg_database(label: str) -> str:
@@ -129,11 +139,11 @@ def fresh_pg_database(label: str) -> str:
     asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     _pg_databases.append(name)
     base = _admin_url.rsplit("/", 1)[0]
-    return f"{base}/{name}"
+    return f"{base}/{name}?sslmode={PG_SSLMODE}"
 
 
 def drop_pg_database(url: str):
-    name = url.rsplit("/", 1)[1]
+    name = db_name(url)
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     if name in _pg_databases:
         _pg_databases.remove(name)
@@ -459,7 +469,7 @@ def pg_backends(app: App) -> list[int]:
     """The PostgreSQL server processes serving this app's database (none on SQLite)."""
     if app.backend != "postgres":
         return []
-    return asyncio.run(_pg_backends(app.database_url.rsplit("/", 1)[1]))
+    return asyncio.run(_pg_backends(db_name(app.database_url)))
 
 
 def measure(app: App, data_file: str, args, out_dir: str) -> dict:
@@ -740,7 +750,7 @@ def _no_fsync_wait(database_url: str):
     """Scale seeding writes one account row from every request, so each commit
     waits for the previous one's fsync; the benchmark's throwaway database does
     not need that durability (set before Tally connects)."""
-    name = database_url.rsplit("/", 1)[1]
+    name = db_name(database_url)
     asyncio.run(pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
 
 

@@ -70,20 +70,21 @@ pub async fn post(
     entry: &Entry<'_>,
     now: DateTime<Utc>,
 ) -> Result<Movement, ApiError> {
-    shift(tx, user, account, entry.amount.get(), now).await?;
-    let movement = store::insert(tx, account, entry, None, now).await?;
-    if counts(entry.category, None) {
-        let day = entry.occurred_at.date_naive();
-        let category = entry.category.unwrap_or("");
-        if !store::add_to_totals(tx, account, day, category, entry.amount.get()).await? {
-            return Err(ApiError::field(
-                "amount",
-                "totals_range",
-                "would take this day's income or expense in this category beyond 64 bits",
-            ));
-        }
+    let counted = counts(entry.category, None);
+    match store::post(tx, user, account, entry, counted, now).await {
+        Ok(movement) => Ok(movement),
+        Err(store::Refused::Account) => Err(if store::account_exists(tx, user, account).await? {
+            out_of_range()
+        } else {
+            no_account()
+        }),
+        Err(store::Refused::Totals) => Err(ApiError::field(
+            "amount",
+            "totals_range",
+            "would take this day's income or expense in this category beyond 64 bits",
+        )),
+        Err(store::Refused::Db(e)) => Err(e.into()),
     }
-    Ok(movement)
 }
 // ANCHOR_END: post
 

@@ -19,6 +19,91 @@ pub struct Leg {
     pub transfer_id: Option<Uuid>,
 }
 
+/// Why a movement could not be posted.
+pub enum Refused {
+    /// No such account of the user, or the balance would leave ±`MAX_BALANCE`.
+    Account,
+    /// The day's income or expense in the category would leave 64 bits.
+    Totals,
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(e: sqlx::Error) -> Self {
+        Refused::Db(e)
+    }
+}
+
+/// The balance, the movement and (when it `counts`) its day's totals, on
+/// PostgreSQL in one statement, so one round trip: the account's row lock
+/// is taken first, as the lock order says. SQLite, in process, runs the
+/// three statements of the same transaction.
+pub async fn post(
+    tx: &mut Tx,
+    user: Uuid,
+    account: Uuid,
+    entry: &Entry<'_>,
+    counts: bool,
+    now: DateTime<Utc>,
+) -> Result<Movement, Refused> {
+    let amount = entry.amount.get();
+    let day = entry.occurred_at.date_naive();
+    let category = entry.category.unwrap_or("");
+    let Tx::Postgres(c) = tx else {
+        if !add_to_balance(tx, user, account, amount, now).await? {
+            return Err(Refused::Account);
+        }
+        let movement = insert(tx, account, entry, None, now).await?;
+        if counts && !add_to_totals(tx, account, day, category, amount).await? {
+            return Err(Refused::Totals);
+        }
+        return Ok(movement);
+    };
+    let posted: Option<Movement> = sqlx::query_as(&format!(
+        "WITH account AS (
+            UPDATE accounts SET balance = balance + $3, version = version + 1, updated_at = $7
+            WHERE id = $1 AND user_id = $2 AND balance + $3 BETWEEN $9 AND $10
+            RETURNING id
+        ), movement AS (
+            INSERT INTO movements ({COLUMNS})
+            SELECT $11, id, $3, $4, $5, $6, $7, NULL FROM account
+            RETURNING {COLUMNS}
+        ), totals AS (
+            INSERT INTO movement_totals (account_id, day, category, income, expense)
+            SELECT id, $8, $12, GREATEST($3, 0), GREATEST(-$3, 0) FROM account WHERE $13
+            ON CONFLICT (account_id, day, category) DO UPDATE
+               SET income = movement_totals.income + excluded.income,
+                   expense = movement_totals.expense + excluded.expense
+            RETURNING 1
+        )
+        SELECT {COLUMNS} FROM movement"
+    ))
+    .bind(account)
+    .bind(user)
+    .bind(amount)
+    .bind(entry.description)
+    .bind(entry.category)
+    .bind(entry.occurred_at)
+    .bind(now)
+    .bind(day)
+    .bind(-MAX_BALANCE)
+    .bind(MAX_BALANCE)
+    .bind(Uuid::now_v7())
+    .bind(category)
+    .bind(counts)
+    .fetch_optional(&mut **c)
+    .await
+    .map_err(
+        |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+            // numeric_value_out_of_range: a day's total left 64 bits, and the
+            // whole statement (balance and movement too) was undone.
+            Some("22003") => Refused::Totals,
+            _ => Refused::Db(e),
+        },
+    )?;
+    posted.ok_or(Refused::Account)
+}
+
 /// Adds `amount` to the income (positive) or expense (negative) of the
 /// account's day and category; `false` when that total would leave 64 bits.
 pub async fn add_to_totals(

@@ -313,3 +313,47 @@ api_test!(
         }
     }
 );
+
+api_test!(
+    a_days_total_that_would_leave_64_bits_is_422_and_writes_nothing,
+    |app| {
+        let (token, account) = setup(app).await;
+        let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
+        let day = "2026-05-01";
+        crate::with_pool!(app.pool(), |p| {
+            sqlx::query(
+            "INSERT INTO movement_totals (account_id, day, category, income, expense) VALUES ($1, $2, 'x', $3, 0)",
+        )
+        .bind(id)
+        .bind(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap())
+        .bind(i64::MAX - 10)
+        .execute(p)
+        .await
+        .unwrap();
+        });
+        let reply = app
+        .post(
+            &format!("{account}/movements"),
+            json!({"amount": 11, "description": "one too many", "category": "x", "occurred_at": format!("{day}T10:00:00Z")}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(
+            reply.field_errors(),
+            vec![("amount".to_owned(), "totals_range".to_owned())]
+        );
+        assert_eq!(
+            balance_and_sum(app, &token, &account).await,
+            (0, 0),
+            "neither the balance nor a movement was written"
+        );
+        let ok = app
+        .post(
+            &format!("{account}/movements"),
+            json!({"amount": 10, "description": "fits", "category": "x", "occurred_at": format!("{day}T10:00:00Z")}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(ok.status, Status::Created, "{ok:?}");
+    }
+);

@@ -20,6 +20,7 @@ class Settings:
     smtp_tls: str  # "none", "starttls" or "implicit"
     mail_from: str
     pool_size: int
+    pg_ssl: str = "prefer"  # libpq's sslmode, as in DATABASE_URL
 
 
 def fail(variable: str, why: str):
@@ -36,7 +37,9 @@ def load() -> Settings:
             fail("DATABASE_URL", "the benchmark peer needs a SQLite file (sqlite:///abs/path.db)")
         backend, sa_url = "sqlite", f"sqlite+aiosqlite:///{path}"
     elif url.startswith(("postgres://", "postgresql://")):
-        backend, sa_url = "postgres", "postgresql+asyncpg://" + url.split("://", 1)[1]
+        base, _, query = url.split("://", 1)[1].partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        backend, sa_url = "postgres", "postgresql+asyncpg://" + base
     else:
         fail("DATABASE_URL", "expected sqlite:///path.db or postgres://…")
 
@@ -69,5 +72,6 @@ def load() -> Settings:
         mail_from=os.environ.get("TALLY_MAIL_FROM", "Tally <no-reply@localhost>"),
         # Per worker process. Tally's defaults: 10 on PostgreSQL, 4 on SQLite.
         pool_size=int(os.environ.get("FASTAPI_POOL_SIZE", "10" if backend == "postgres" else "4")),
+        pg_ssl=params.get("sslmode", "prefer") if backend == "postgres" else "prefer",
     )
 # ANCHOR_END: settings

@@ -206,7 +206,7 @@ class Database:
                 pool_size=settings.pool_size,
                 max_overflow=0,
                 pool_timeout=5,
-                connect_args={"server_settings": {"application_name": "tally-fastapi"}},
+                connect_args={"server_settings": {"application_name": "tally-fastapi"}, "ssl": settings.pg_ssl},
             )
             self.read: AsyncEngine = engine.execution_options(isolation_level="AUTOCOMMIT")
             self.write: AsyncEngine = engine
