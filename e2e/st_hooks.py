@@ -17,10 +17,28 @@ ids are well-formed UUIDs get those two ids; malformed ones stay as they are,
 so negative cases keep their invalid part.
 """
 
+import ast
 import os
+import threading
 import uuid
 
 import schemathesis
+
+# Tool robustness, not a dismissal: CPython 3.11 keeps the AST constructor's
+# recursion depth in interpreter-wide state, so two threads inside ast.parse
+# at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905). Hypothesis parses lambda sources to
+# describe its strategies, and schemathesis runs them in --workers threads:
+# one parse at a time in this process.
+_parse, _parse_lock = ast.parse, threading.Lock()
+
+
+def _serialized_parse(*args, **kwargs):
+    with _parse_lock:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _serialized_parse
 
 
 def _problem(response):
