@@ -61,9 +61,6 @@ def _header(response, name):
     return value[0] if isinstance(value, list) and value else value or ""
 
 
-STANDARD_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH"}
-
-
 def _utf8(value):
     """Whether a header value reaches the server as valid UTF-8 (HTTP clients send latin-1 bytes)."""
     try:
@@ -121,17 +118,6 @@ def contract_rule(failure, case, response):
         # since been deleted; a 404 for an id that came from such a replay is expected.
         if status == 404 and REPLAYED_IDS & {str(v) for v in (case.path_parameters or {}).values()}:
             return "idempotent-replay-of-deleted-404"
-    is_problem = _header(response, "Content-Type").split(";")[0].strip() == "application/problem+json"
-    if kind == "UnsupportedMethodResponse":  # unsupported_method
-        # "A method that a path does not support is 405 with an Allow header where
-        # the framework can tell, otherwise 404 — problem+json either way."
-        if status == 404 and is_problem:
-            return "unsupported-method-404"
-        # decisions.md: a method token Rocket 0.5 does not know (QUERY, FOO…) makes
-        # the request unparsable, which is a 400 problem with its X-Request-Id.
-        if status == 400 and is_problem and _header(response, "X-Request-Id") \
-                and case.method.upper() not in STANDARD_METHODS:
-            return "unknown-method-token-400"
     if kind == "AcceptedNegativeData":  # negative_data_rejection
         # decisions.md: Rocket 0.5 drops a header whose value is not UTF-8 before
         # any guard runs, so the request is served as if it had no such header.
