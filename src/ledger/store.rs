@@ -46,10 +46,10 @@ pub async fn post(
     counts: bool,
     now: DateTime<Utc>,
 ) -> Result<Movement, Refused> {
-    let amount = entry.amount.get();
-    let day = entry.occurred_at.date_naive();
-    let category = entry.category.unwrap_or("");
     let Tx::Postgres(c) = tx else {
+        let amount = entry.amount.get();
+        let day = entry.occurred_at.date_naive();
+        let category = entry.category.unwrap_or("");
         if !add_to_balance(tx, user, account, amount, now).await? {
             return Err(Refused::Account);
         }
@@ -59,6 +59,22 @@ pub async fn post(
         }
         return Ok(movement);
     };
+    post_postgres(c, user, account, entry, counts, now).await
+}
+
+/// `post` on PostgreSQL, on any connection: inside a transaction, or alone
+/// (one statement is atomic by itself, so it needs no BEGIN and COMMIT).
+pub async fn post_postgres(
+    c: &mut sqlx::PgConnection,
+    user: Uuid,
+    account: Uuid,
+    entry: &Entry<'_>,
+    counts: bool,
+    now: DateTime<Utc>,
+) -> Result<Movement, Refused> {
+    let amount = entry.amount.get();
+    let day = entry.occurred_at.date_naive();
+    let category = entry.category.unwrap_or("");
     let posted: Option<Movement> = sqlx::query_as(&format!(
         "WITH account AS (
             UPDATE accounts SET balance = balance + $3, version = version + 1, updated_at = $7
@@ -91,7 +107,7 @@ pub async fn post(
     .bind(Uuid::now_v7())
     .bind(category)
     .bind(counts)
-    .fetch_optional(&mut **c)
+    .fetch_optional(&mut *c)
     .await
     .map_err(
         |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
@@ -209,6 +225,19 @@ pub async fn open_balance(tx: &mut Tx, account: Uuid, amount: i64) -> Result<(),
     .execute(&mut **c)
     .await
     .map(|_| ()))
+}
+
+pub async fn account_exists_postgres(
+    c: &mut sqlx::PgConnection,
+    user: Uuid,
+    account: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, i32>("SELECT 1 FROM accounts WHERE id = $1 AND user_id = $2")
+        .bind(account)
+        .bind(user)
+        .fetch_optional(c)
+        .await
+        .map(|r| r.is_some())
 }
 
 pub async fn account_exists(tx: &mut Tx, user: Uuid, account: Uuid) -> Result<bool, sqlx::Error> {

@@ -80,16 +80,29 @@ pub async fn movement_create(
     body: Valid<MovementCreate>,
     db: &Db,
 ) -> ApiResult<Idempotent<Created<Json<Movement>>>> {
+    if key.0.is_none() {
+        // Nothing to claim, so nothing else in its transaction.
+        let now = time::now();
+        let movement = ledger::post_alone(db, user.id, id, &body.entry(now), now).await?;
+        return Ok(Idempotent::Fresh(created(movement)));
+    }
     let path = format!("/v1/accounts/{id}/movements");
     idempotent(db, user.id, &key, &path, &*body, |tx, new| {
         Box::pin(async move {
             let now = time::now();
             let movement = ledger::post(tx, user.id, id, &new.entry(now), now).await?;
-            let location = format!("/v1/accounts/{id}/movements/{}", movement.id);
-            Ok(Created::at(location, Json(movement)))
+            Ok(created(movement))
         })
     })
     .await
+}
+
+fn created(movement: Movement) -> Created<Json<Movement>> {
+    let location = format!(
+        "/v1/accounts/{}/movements/{}",
+        movement.account_id, movement.id
+    );
+    Created::at(location, Json(movement))
 }
 // ANCHOR_END: movement_create
 

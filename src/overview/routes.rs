@@ -37,8 +37,7 @@ pub async fn overview_view(
     db: &Db,
 ) -> ApiResult<Json<Overview>> {
     let period = Period::new(from.0 .0, to.0 .0)?;
-    let flows = store::flows(db, user.id, &period).await?;
-    let balances = store::balances(db, user.id).await?;
+    let (balances, flows) = store::overview(db, user.id, &period).await?;
     if balances.is_empty() {
         user.still_exists(db).await?;
     }

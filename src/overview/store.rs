@@ -7,46 +7,22 @@ use super::model::{CategoryTotals, CurrencyTotals};
 use crate::db::{with_pool, Pool};
 use crate::domain::{Days, Period, Total};
 
-/// Every currency of `user`'s accounts, with its balance and account count
-/// (income and expense are 0 here). Sums are exact (see `Total::from_parts`).
-pub async fn balances(pool: &Pool, user: Uuid) -> Result<Vec<CurrencyTotals>, sqlx::Error> {
-    let rows: Vec<(String, i64, i64, i64)> = with_pool!(pool, |p| sqlx::query_as(
-        "SELECT currency, CAST(SUM(balance >> 32) AS BIGINT),
-                CAST(SUM(balance & 4294967295) AS BIGINT), COUNT(*)
-         FROM accounts WHERE user_id = $1 GROUP BY currency"
-    )
-    .bind(user)
-    .fetch_all(p)
-    .await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(currency, high, low, accounts)| CurrencyTotals {
-            currency,
-            balance: Total::from_parts(high, low),
-            income: Total::default(),
-            expense: Total::default(),
-            accounts,
-        })
-        .collect())
-}
-
 /// `(currency, category, income high, income low, expense high, expense low)`.
 type Row = (String, Option<String>, i64, i64, i64, i64);
 
-/// Income and expense per currency and category over the period, without
-/// transfers and opening balances: whole days from the daily totals the
-/// ledger keeps, the partial days at the edges from the movements, so the
-/// cost follows days and categories, not the number of movements.
-pub async fn flows(
+/// The balances per currency (with their account counts) and the period's
+/// income and expense per currency and category, without transfers and
+/// opening balances. Whole days come from the daily totals the ledger keeps
+/// and the partial days at the edges from the movements, so the cost follows
+/// days and categories, not the number of movements; without partial days
+/// it is one round trip. Sums are exact (see `Total::from_parts`).
+pub async fn overview(
     pool: &Pool,
     user: Uuid,
     period: &Period,
-) -> Result<Vec<CategoryTotals>, sqlx::Error> {
+) -> Result<(Vec<CurrencyTotals>, Vec<CategoryTotals>), sqlx::Error> {
     let (days, edges) = period.by_days();
-    let mut rows = Vec::new();
-    if let Some(days) = days {
-        rows.extend(from_totals(pool, user, &days).await?);
-    }
+    let (balances, mut rows) = balances_and_days(pool, user, days.as_ref()).await?;
     for edge in &edges {
         rows.extend(from_movements(pool, user, edge).await?);
     }
@@ -57,7 +33,7 @@ pub async fn flows(
         sum.0 = sum.0 + Total::from_parts(ih, il);
         sum.1 = sum.1 + Total::from_parts(eh, el);
     }
-    Ok(sums
+    let flows = sums
         .into_iter()
         // A day's totals can fall back to 0 when its movements are deleted.
         .filter(|(_, (income, expense))| *income != Total(0) || *expense != Total(0))
@@ -67,34 +43,67 @@ pub async fn flows(
             income,
             expense,
         })
-        .collect())
+        .collect();
+    Ok((balances, flows))
+}
+
+/// The balances, and (when `days` is given) the daily totals over those
+/// days, in one statement: the first rows (`kind` 0) are balances.
+async fn balances_and_days(
+    pool: &Pool,
+    user: Uuid,
+    days: Option<&Days>,
+) -> Result<(Vec<CurrencyTotals>, Vec<Row>), sqlx::Error> {
+    let mut sql = String::from(
+        "SELECT 0, currency, CAST(NULL AS TEXT), CAST(SUM(balance >> 32) AS BIGINT),
+                CAST(SUM(balance & 4294967295) AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
+                COUNT(*)
+         FROM accounts WHERE user_id = $1 GROUP BY currency",
+    );
+    if let Some(days) = days {
+        // One statement per shape of the bounds, so each gets a plan of its own.
+        let bounds = match (days.first, days.end) {
+            (None, None) => "",
+            (Some(_), None) => " AND t.day >= $2",
+            (None, Some(_)) => " AND t.day < $2",
+            (Some(_), Some(_)) => " AND t.day >= $2 AND t.day < $3",
+        };
+        sql += &format!(
+            " UNION ALL
+             SELECT 1, a.currency, t.category, {SUMS}, CAST(0 AS BIGINT)
+             FROM movement_totals t JOIN accounts a ON a.id = t.account_id
+             WHERE a.user_id = $1{bounds}
+             GROUP BY a.currency, t.category"
+        );
+    }
+    type Mixed = (i32, String, Option<String>, i64, i64, i64, i64, i64);
+    let rows: Vec<Mixed> = with_pool!(pool, |p| {
+        let mut query = sqlx::query_as(&sql).bind(user);
+        for day in days.iter().flat_map(|d| [d.first, d.end]).flatten() {
+            query = query.bind(day);
+        }
+        query.fetch_all(p).await
+    })?;
+    let mut balances = Vec::new();
+    let mut flows = Vec::new();
+    for (kind, currency, category, h1, l1, h2, l2, accounts) in rows {
+        if kind == 0 {
+            balances.push(CurrencyTotals {
+                currency,
+                balance: Total::from_parts(h1, l1),
+                income: Total::default(),
+                expense: Total::default(),
+                accounts,
+            });
+        } else {
+            flows.push((currency, category, h1, l1, h2, l2));
+        }
+    }
+    Ok((balances, flows))
 }
 
 const SUMS: &str = "CAST(SUM(t.income >> 32) AS BIGINT), CAST(SUM(t.income & 4294967295) AS BIGINT),
                     CAST(SUM(t.expense >> 32) AS BIGINT), CAST(SUM(t.expense & 4294967295) AS BIGINT)";
-
-async fn from_totals(pool: &Pool, user: Uuid, days: &Days) -> Result<Vec<Row>, sqlx::Error> {
-    // One statement per shape of the bounds, so each gets a plan of its own.
-    let bounds = match (days.first, days.end) {
-        (None, None) => "",
-        (Some(_), None) => " AND t.day >= $2",
-        (None, Some(_)) => " AND t.day < $2",
-        (Some(_), Some(_)) => " AND t.day >= $2 AND t.day < $3",
-    };
-    let sql = format!(
-        "SELECT a.currency, t.category, {SUMS}
-         FROM movement_totals t JOIN accounts a ON a.id = t.account_id
-         WHERE a.user_id = $1{bounds}
-         GROUP BY a.currency, t.category"
-    );
-    with_pool!(pool, |p| {
-        let mut query = sqlx::query_as(&sql).bind(user);
-        for day in [days.first, days.end].into_iter().flatten() {
-            query = query.bind(day);
-        }
-        query.fetch_all(p).await
-    })
-}
 
 /// A partial day, bounded on both sides, read from the movements.
 async fn from_movements(pool: &Pool, user: Uuid, edge: &Period) -> Result<Vec<Row>, sqlx::Error> {
