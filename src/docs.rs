@@ -23,7 +23,15 @@ use crate::spec::{self, ALWAYS, BODY_ERRORS, PATH_ERRORS, REQUEST_ID};
 /// only when a path prefix must go into `servers`.
 pub struct Spec {
     pub json: String,
-    pub document: OpenApi,
+    pub document: serde_json::Value,
+}
+
+impl Spec {
+    pub fn new(document: &OpenApi) -> Self {
+        let document = render(document);
+        let json = serde_json::to_string_pretty(&document).expect("the spec serialises");
+        Spec { json, document }
+    }
 }
 
 fn operations_mut(spec: &mut OpenApi) -> impl Iterator<Item = (&String, &mut Operation)> {
@@ -116,6 +124,8 @@ pub fn finish(spec: &mut OpenApi) {
         if path.contains('{') {
             spec::add_problems(responses, PATH_ERRORS);
         }
+        // Readers look a status up in order; okapi keeps insertion order.
+        responses.responses.sort_keys();
         for (status, response) in responses.responses.iter_mut() {
             if let RefOr::Object(response) = response {
                 if response.description.is_empty() {
@@ -156,7 +166,6 @@ pub fn finish(spec: &mut OpenApi) {
     }
     move_examples(components);
     page_examples(components);
-    integer_bounds(spec);
 }
 
 /// A page's example is a page of its item's example (schemars cannot give a
@@ -203,12 +212,14 @@ fn move_examples(components: &mut Components) {
     }
 }
 
-/// schemars writes every numeric bound as a float (`200.0`); bounds of
-/// integer schemas are integers.
-fn integer_bounds(spec: &mut OpenApi) {
-    let mut value = serde_json::to_value(&*spec).expect("the spec serialises");
+/// The document as JSON. schemars writes every numeric bound as a float
+/// (`200.0`), and bounds of integer schemas must be integers. That is fixed in
+/// the JSON: okapi's types cannot hold an integer bound, and reading JSON back
+/// into them copies every flattened field into `extensions` (duplicate keys).
+pub fn render(spec: &OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(spec).expect("the spec serialises");
     fix_bounds(&mut value);
-    *spec = serde_json::from_value(value).expect("the spec deserialises");
+    value
 }
 
 fn fix_bounds(value: &mut serde_json::Value) {
@@ -237,11 +248,10 @@ fn openapi_json(spec: &State<Spec>, prefix: http::Prefix) -> (ContentType, Eithe
         None => (ContentType::JSON, Either::Left(&spec.json)),
         Some(prefix) => {
             let mut document = spec.document.clone();
-            document.servers = vec![Server {
-                url: prefix,
-                description: Some("This deployment (API Gateway stage)".to_owned()),
-                ..Default::default()
-            }];
+            document["servers"] = serde_json::json!([{
+                "url": prefix,
+                "description": "This deployment (API Gateway stage)",
+            }]);
             let json =
                 serde_json::to_string_pretty(&document).unwrap_or_else(|_| spec.json.clone());
             (ContentType::JSON, Either::Right(json))

@@ -81,7 +81,7 @@ pub fn api() -> (Vec<(&'static str, Vec<Route>)>, OpenApi) {
 
 /// The OpenAPI document as served at `/openapi.json` and printed by `tally openapi`.
 pub fn openapi_json() -> String {
-    serde_json::to_string_pretty(&api().1).expect("the spec serialises")
+    docs::Spec::new(&api().1).json
 }
 
 // ANCHOR: rocket
@@ -93,7 +93,6 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
         );
     }
     let (mounts, document) = api();
-    let json = serde_json::to_string_pretty(&document).expect("the spec serialises");
     let mailer_settings = settings.clone();
 
     let mut rocket = rocket::custom(settings.figment.clone())
@@ -120,7 +119,7 @@ pub fn rocket(settings: Settings) -> Rocket<Build> {
             lambda: settings.lambda,
         })
         .manage(http::Cursors::new(&settings.token_key.seed))
-        .manage(docs::Spec { json, document })
+        .manage(docs::Spec::new(&document))
         .mount("/", docs::routes())
         .mount("/swagger-ui/", docs::swagger_ui())
         .mount("/rapidoc/", docs::rapidoc())
