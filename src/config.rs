@@ -99,10 +99,7 @@ impl Settings {
     // ANCHOR: from_env
     /// Reads Rocket's usual sources, then `DATABASE_URL` and `TALLY_*`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let figment = rocket::Config::figment()
-            .merge(Env::raw().only(&["DATABASE_URL"]))
-            .merge(Env::prefixed("TALLY_"));
-        Self::from_figment(figment)
+        Self::from_figment(figment_from_env())
     }
     // ANCHOR_END: from_env
 
@@ -114,18 +111,7 @@ impl Settings {
             .map_err(|e| bad(variable_of(&e), e.to_string()))?;
         let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
 
-        let database_url = raw
-            .database_url
-            .unwrap_or_else(|| "sqlite://tally.db".to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(bad(
-                "DATABASE_URL",
-                "expected sqlite://path.db, sqlite::memory: or postgres://…",
-            ));
-        }
+        let (figment, database_url) = with_database(figment, raw.database_url, lambda)?;
 
         let smtp = raw.smtp_url.as_deref().map(parse_smtp_url).transpose()?;
         if smtp.is_none() && release {
@@ -181,24 +167,6 @@ impl Settings {
             .transpose()?
             .unwrap_or_default();
 
-        let mut figment = figment.merge(Serialized::default(
-            &format!("databases.{DB_NAME}.url"),
-            &database_url,
-        ));
-        // ANCHOR: lambda_defaults
-        if lambda {
-            // One event at a time per instance: two connections, opened on
-            // first use so a cold start does not wait for the database.
-            figment = figment
-                .join(Serialized::default(
-                    &format!("databases.{DB_NAME}.max_connections"),
-                    2,
-                ))
-                .merge(Serialized::default(
-                    &format!("databases.{DB_NAME}.lazy"),
-                    true,
-                ));
-        }
         Ok(Settings {
             figment,
             release,
@@ -216,8 +184,67 @@ impl Settings {
             // On Lambda there is no process to scrape: CloudWatch reads the logs.
             metrics: raw.metrics.unwrap_or(!lambda),
         })
-        // ANCHOR_END: lambda_defaults
     }
+}
+
+fn figment_from_env() -> Figment {
+    rocket::Config::figment()
+        .merge(Env::raw().only(&["DATABASE_URL"]))
+        .merge(Env::prefixed("TALLY_"))
+}
+
+/// The database settings alone, for `tally migrate`: a one-off job that needs
+/// no mail server and no token key.
+pub fn database_from_env() -> Result<Figment, ConfigError> {
+    #[derive(Deserialize)]
+    struct RawDatabase {
+        database_url: Option<String>,
+    }
+    let figment = figment_from_env();
+    let raw: RawDatabase = figment
+        .extract()
+        .map_err(|e| bad(variable_of(&e), e.to_string()))?;
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    Ok(with_database(figment, raw.database_url, lambda)?.0)
+}
+
+/// Checks `DATABASE_URL` and puts it, with the pool's Lambda defaults, where
+/// rocket_db_pools reads them.
+fn with_database(
+    figment: Figment,
+    url: Option<String>,
+    lambda: bool,
+) -> Result<(Figment, String), ConfigError> {
+    let database_url = url.unwrap_or_else(|| "sqlite://tally.db".to_owned());
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        return Err(bad(
+            "DATABASE_URL",
+            "expected sqlite://path.db, sqlite::memory: or postgres://…",
+        ));
+    }
+    let mut figment = figment.merge(Serialized::default(
+        &format!("databases.{DB_NAME}.url"),
+        &database_url,
+    ));
+    // ANCHOR: lambda_defaults
+    if lambda {
+        // One event at a time per instance: two connections, opened on
+        // first use so a cold start does not wait for the database.
+        figment = figment
+            .join(Serialized::default(
+                &format!("databases.{DB_NAME}.max_connections"),
+                2,
+            ))
+            .merge(Serialized::default(
+                &format!("databases.{DB_NAME}.lazy"),
+                true,
+            ));
+    }
+    // ANCHOR_END: lambda_defaults
+    Ok((figment, database_url))
 }
 
 fn variable_of(e: &rocket::figment::Error) -> &'static str {

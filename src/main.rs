@@ -35,6 +35,18 @@ fn main() -> ExitCode {
         println!("{}", tally::openapi_json());
         return ExitCode::SUCCESS;
     }
+    if let Command::Migrate = command {
+        return match tally::config::database_from_env() {
+            Ok(figment) => {
+                tally::telemetry::init_logging(figment.profile() == "release");
+                rocket::execute(migrate(figment))
+            }
+            Err(e) => {
+                eprintln!("tally: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -43,10 +55,10 @@ fn main() -> ExitCode {
         }
     };
     tally::telemetry::init_logging(settings.release);
-    match command {
-        Command::Migrate => rocket::execute(migrate(settings)),
-        _ if settings.lambda => serve_lambda(settings),
-        _ => rocket::execute(serve(settings)),
+    if settings.lambda {
+        serve_lambda(settings)
+    } else {
+        rocket::execute(serve(settings))
     }
 }
 // ANCHOR_END: main
@@ -75,8 +87,8 @@ fn serve_lambda(settings: Settings) -> ExitCode {
 }
 // ANCHOR_END: serve_lambda
 
-async fn migrate(settings: Settings) -> ExitCode {
-    let pool = match tally::db::connect(&settings.figment).await {
+async fn migrate(figment: rocket::figment::Figment) -> ExitCode {
+    let pool = match tally::db::connect(&figment).await {
         Ok(pool) => pool,
         Err(e) => {
             eprintln!("tally: {e}");

@@ -57,6 +57,32 @@ fn tally_migrate_creates_and_migrates_a_new_sqlite_file() {
 }
 
 #[test]
+fn tally_migrate_in_the_release_profile_needs_only_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("release.db");
+    let out = tally()
+        .arg("migrate")
+        .env("ROCKET_PROFILE", "release")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "no TALLY_SMTP_URL or TALLY_TOKEN_KEY is needed to migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.exists());
+    let bad = tally()
+        .arg("migrate")
+        .env("ROCKET_PROFILE", "release")
+        .env("DATABASE_URL", "mysql://localhost/x")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("DATABASE_URL"));
+}
+
+#[test]
 fn a_bad_configuration_stops_at_start_with_one_line_naming_the_variable() {
     let key = "ab".repeat(32);
     let cases: [(&[(&str, &str)], &str); 6] = [
