@@ -37,8 +37,8 @@ pub struct Settings {
 }
 // ANCHOR_END: settings
 
-/// The default per-address sign-in limit: 30 sign-ins an hour (a code asked
-/// for and tried), which a household or an office behind one address does
+/// The default per-address sign-in limit: 60 requests an hour, that is 30
+/// sign-ins (each asks for a code and tries it), which a household or an office behind one address does
 /// not reach, and a script does at once.
 pub const SIGNIN_LIMIT_PER_IP: u32 = 60;
 

@@ -296,7 +296,7 @@ impl Pool {
     }
 }
 
-/// Connects using the same figment the server would, for `tally migrate`.
+/// Connects with the database settings alone, for `tally migrate`.
 pub async fn connect(figment: &Figment) -> Result<Pool, DbError> {
     <Pool as rocket_db_pools::Pool>::init(
         &figment.focus(&format!("databases.{}", crate::config::DB_NAME)),
