@@ -18,14 +18,26 @@ fn problem(status: Status, req: &Request<'_>) -> ApiError {
         _ if status == Status::UnprocessableEntity => {
             ApiError::BadRequest("a path parameter does not parse (ids are UUIDs)".to_owned())
         }
-        _ if status == Status::NotFound => match allowed(req) {
-            methods if methods.is_empty() => ApiError::from_status(status),
-            methods => ApiError::MethodNotAllowed(allow_header(&methods)),
-        },
+        _ if status == Status::NotFound => not_here(req, status),
+        // Rocket answers a request it cannot take in (a method it does not
+        // know, such as `QUERY`; or a target that is not a path, which it
+        // replaces with `/`) with a 400 for a salvaged request no route saw.
+        // On any real path that is a method the path does not support.
+        _ if status == Status::BadRequest && req.route().is_none() && req.uri().path() != "/" => {
+            not_here(req, Status::NotFound)
+        }
         _ => ApiError::from_status(status),
     }
 }
 // ANCHOR_END: catcher
+
+/// 405 with `Allow` when some route has the path, else `status`.
+fn not_here(req: &Request<'_>, status: Status) -> ApiError {
+    match allowed(req) {
+        methods if methods.is_empty() => ApiError::from_status(status),
+        methods => ApiError::MethodNotAllowed(allow_header(&methods)),
+    }
+}
 
 pub fn catchers() -> Vec<Catcher> {
     catchers![problem]

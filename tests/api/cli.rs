@@ -130,3 +130,63 @@ fn an_unreachable_database_stops_the_server_at_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
 }
+
+/// One raw HTTP/1.1 exchange; returns the status line and headers.
+fn raw_exchange(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn a_method_rocket_does_not_know_is_405_on_a_known_path_and_404_elsewhere() {
+    // rocket::local can only send the methods Rocket knows, so this one talks
+    // to the real server over a socket.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tally()
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/m.db", dir.path().display()),
+        )
+        .env("ROCKET_PORT", port.to_string())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let known = up.then(|| {
+        raw_exchange(
+            port,
+            "QUERY /v1/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+    });
+    let unknown = up.then(|| {
+        raw_exchange(
+            port,
+            "PROPFIND /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (known, unknown) = (known.expect("the server starts"), unknown.unwrap());
+    assert!(known.starts_with("HTTP/1.1 405"), "{known}");
+    assert!(
+        known
+            .to_lowercase()
+            .contains("\r\nallow: get, head, delete, options\r\n"),
+        "{known}"
+    );
+    assert!(known.contains("application/problem+json"), "{known}");
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+}
