@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::figment::Figment;
@@ -16,13 +17,14 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Runs `$body` once per backend with `$p` bound to that backend's native pool,
 /// so the same SQL text compiles against both drivers and keeps their native types.
 macro_rules! with_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
         match $pool {
-            $crate::db::Pool::Sqlite($p) => $body,
+            $crate::db::Pool::Sqlite($p, _) => $body,
             $crate::db::Pool::Postgres($p) => $body,
         }
     };
@@ -34,7 +36,7 @@ pub(crate) use with_pool;
 macro_rules! with_tx {
     ($tx:expr, |$c:ident| $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite($c) => $body,
+            $crate::db::Tx::Sqlite($c, _) => $body,
             $crate::db::Tx::Postgres($c) => $body,
         }
     };
@@ -48,13 +50,21 @@ pub struct Db(Pool);
 
 #[derive(Clone)]
 pub enum Pool {
-    Sqlite(SqlitePool),
+    /// The pool and its writers' queue: SQLite has one writer at a time, and
+    /// a writer that waits in SQLite's busy handler sleeps in steps of up to
+    /// 100 ms while holding one of the few connections. Waiting in line for
+    /// the queue's one permit costs no connection and no sleep.
+    Sqlite(SqlitePool, Arc<Semaphore>),
     Postgres(PgPool),
 }
 
 /// A write transaction on either backend.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The transaction holds the writers' permit until it ends.
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        OwnedSemaphorePermit,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -112,14 +122,14 @@ impl Tx {
     /// PostgreSQL locks them; SQLite's write transaction holds the database lock already.
     pub fn for_update(&self) -> &'static str {
         match self {
-            Tx::Sqlite(_) => "",
+            Tx::Sqlite(..) => "",
             Tx::Postgres(_) => " FOR UPDATE",
         }
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Sqlite(tx, _) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
         }
     }
@@ -165,7 +175,7 @@ impl rocket_db_pools::Pool for Pool {
 
     async fn get(&self) -> Result<Self::Connection, Self::Error> {
         Ok(match self {
-            Pool::Sqlite(p) => Connection::Sqlite(p.acquire().await?),
+            Pool::Sqlite(p, _) => Connection::Sqlite(p.acquire().await?),
             Pool::Postgres(p) => Connection::Postgres(p.acquire().await?),
         })
     }
@@ -200,7 +210,7 @@ impl Pool {
             } else {
                 pool.connect_with(options).await.map_err(DbError::Connect)?
             };
-            Ok(Pool::Sqlite(pool))
+            Ok(Pool::Sqlite(pool, Arc::new(Semaphore::new(1))))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| DbError::Config(e.to_string()))?
@@ -224,7 +234,7 @@ impl Pool {
     /// Applies the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await,
+            Pool::Sqlite(p, _) => sqlx::migrate!("migrations/sqlite").run(p).await,
             Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await,
         }
     }
@@ -234,7 +244,13 @@ impl Pool {
     /// lock; PostgreSQL relies on row locks taken in one order (see `ledger`).
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p, writers) => {
+                let permit = Arc::clone(writers)
+                    .acquire_owned()
+                    .await
+                    .expect("the writers' queue is never closed");
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, permit)
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -290,7 +306,7 @@ impl Pool {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Pool::Sqlite(_) => "sqlite",
+            Pool::Sqlite(..) => "sqlite",
             Pool::Postgres(_) => "postgres",
         }
     }

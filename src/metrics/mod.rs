@@ -102,7 +102,7 @@ impl Metrics {
 
     fn render(&self, pool: &Pool) -> String {
         let (open, idle, max) = match pool {
-            Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Pool::Sqlite(p, _) => (p.size(), p.num_idle(), p.options().get_max_connections()),
             Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
         };
         let idle = idle as i64;

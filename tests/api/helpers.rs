@@ -28,7 +28,7 @@ pub enum Backend {
 macro_rules! with_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
         match $pool {
-            tally::db::Pool::Sqlite($p) => $body,
+            tally::db::Pool::Sqlite($p, _) => $body,
             tally::db::Pool::Postgres($p) => $body,
         }
     };

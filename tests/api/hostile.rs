@@ -149,7 +149,7 @@ async fn huge_history(app: &TestApp, token: &str, accounts: usize, per_account: 
         let id = uuid::Uuid::parse_str(a["id"].as_str().unwrap()).unwrap();
         let balance = MAX * per_account;
         match app.pool() {
-            tally::db::Pool::Sqlite(p) => {
+            tally::db::Pool::Sqlite(p, _) => {
                 sqlx::query(
                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
                      INSERT INTO movements (id, account_id, amount, description, category, occurred_at, created_at)
