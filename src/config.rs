@@ -38,8 +38,8 @@ pub struct Settings {
 // ANCHOR_END: settings
 
 /// The default per-address sign-in limit: 60 requests an hour, that is 30
-/// sign-ins (each asks for a code and tries it), which a household or an office behind one address does
-/// not reach, and a script does at once.
+/// sign-ins (each asks for a code and tries it), which a household or an
+/// office behind one address does not reach, and a script does at once.
 pub const SIGNIN_LIMIT_PER_IP: u32 = 60;
 
 /// The Ed25519 seed that signs access tokens.
