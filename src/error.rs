@@ -320,7 +320,7 @@ impl ApiError {
         Outcome::Error((self.stash(req), ()))
     }
 
-    fn into_problem(self, request_id: &str) -> Problem {
+    pub(crate) fn into_problem(self, request_id: &str) -> Problem {
         let status = self.status();
         let detail = match &self {
             ApiError::Internal(_) => "an unexpected error happened; it has been logged".to_owned(),

@@ -69,12 +69,13 @@ pub async fn client(app: Rocket<Build>) -> Result<Client, rocket::Error> {
 
 /// One HTTP request from lambda_http, through Rocket, back to lambda_http.
 pub async fn dispatch(client: &Client, req: Request) -> http::Response<Body> {
-    let Ok(method) = Method::from_str(req.method().as_str()) else {
-        // What the server answers for a method Rocket cannot parse.
-        return unknown_method(req.method().as_str());
-    };
     let stage = Stage::of(&req);
     let path = stage.strip(req.uri().path());
+    let Ok(method) = Method::from_str(req.method().as_str()) else {
+        // What the server answers for a method Rocket cannot parse.
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        return problem(crate::http::unknown_method(client.rocket(), &segments));
+    };
     let uri = match req.uri().query() {
         Some(query) if !query.is_empty() => format!("{path}?{query}"),
         _ => path.to_owned(),
@@ -186,21 +187,22 @@ impl Stage {
 }
 
 /// What the server answers for a method Rocket cannot parse.
-fn unknown_method(method: &str) -> http::Response<Body> {
+/// An error answered without Rocket, with the headers Rocket would add.
+fn problem(error: crate::error::ApiError) -> http::Response<Body> {
     let request_id = uuid::Uuid::now_v7().to_string();
-    let problem = crate::error::Problem {
-        kind: "about:blank",
-        title: "Bad Request",
-        status: 400,
-        detail: format!("the HTTP method `{method}` is not supported"),
-        request_id: request_id.clone(),
-        errors: None,
-        database: None,
+    let allow = match &error {
+        crate::error::ApiError::MethodNotAllowed(allow) => Some(allow.clone()),
+        _ => None,
     };
-    http::Response::builder()
-        .status(400)
+    let problem = error.into_problem(&request_id);
+    let mut response = http::Response::builder()
+        .status(problem.status)
         .header("content-type", "application/problem+json")
-        .header(crate::telemetry::REQUEST_ID_HEADER, request_id)
+        .header(crate::telemetry::REQUEST_ID_HEADER, request_id);
+    if let Some(allow) = allow {
+        response = response.header("allow", allow);
+    }
+    response
         .body(Body::Text(
             serde_json::to_string(&problem).unwrap_or_default(),
         ))

@@ -3,9 +3,9 @@
 //! methods is 405 with `Allow`, not 404.
 
 use rocket::http::Status;
-use rocket::{catch, catchers, Catcher, Request};
+use rocket::{catch, catchers, Catcher, Orbit, Request, Rocket};
 
-use super::methods::{allow_header, allowed};
+use super::methods::{allow_header, allowed, allowed_on};
 use crate::error::ApiError;
 
 // ANCHOR: catcher
@@ -22,14 +22,25 @@ fn problem(status: Status, req: &Request<'_>) -> ApiError {
         // Rocket answers a request it cannot take in (a method it does not
         // know, such as `QUERY`; or a target that is not a path, which it
         // replaces with `/`) with a 400 for a salvaged request no route saw.
-        // On any real path that is a method the path does not support.
         _ if status == Status::BadRequest && req.route().is_none() && req.uri().path() != "/" => {
-            not_here(req, Status::NotFound)
+            let path: Vec<&str> = req.uri().path().segments().collect();
+            unknown_method(req.rocket(), &path)
         }
         _ => ApiError::from_status(status),
     }
 }
 // ANCHOR_END: catcher
+
+/// A method Rocket does not know, on `path` (as segments): on any real path
+/// that is a method the path does not support, so 405 with `Allow`; on a
+/// path no route has, 404. The server's catcher and the Lambda adapter both
+/// answer with it.
+pub fn unknown_method(rocket: &Rocket<Orbit>, path: &[&str]) -> ApiError {
+    match allowed_on(rocket, path) {
+        methods if methods.is_empty() => ApiError::from_status(Status::NotFound),
+        methods => ApiError::MethodNotAllowed(allow_header(&methods)),
+    }
+}
 
 /// 405 with `Allow` when some route has the path, else `status`.
 fn not_here(req: &Request<'_>, status: Status) -> ApiError {

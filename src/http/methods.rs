@@ -4,7 +4,7 @@
 use rocket::http::{Header, Method, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
-use rocket::{options, routes, Route};
+use rocket::{options, routes, Orbit, Rocket, Route};
 
 use crate::error::ApiError;
 
@@ -42,11 +42,15 @@ fn matches(pattern: &str, path: &[&str]) -> bool {
 /// there is `GET`, and `OPTIONS`); empty when no route has the path.
 pub fn allowed(req: &Request<'_>) -> Vec<Method> {
     let path: Vec<&str> = req.uri().path().segments().collect();
-    let mut found: Vec<Method> = req
-        .rocket()
+    allowed_on(req.rocket(), &path)
+}
+
+/// [`allowed`] for a path given as its segments.
+pub fn allowed_on(rocket: &Rocket<Orbit>, path: &[&str]) -> Vec<Method> {
+    let mut found: Vec<Method> = rocket
         .routes()
         .filter(|r| r.name.as_deref() != Some(OPTIONS_ROUTE))
-        .filter(|r| matches(r.uri.path(), &path))
+        .filter(|r| matches(r.uri.path(), path))
         .map(|r| r.method)
         .collect();
     if found.is_empty() {

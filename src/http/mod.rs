@@ -13,7 +13,7 @@ mod query;
 mod reply;
 
 pub use body::{check, Valid, BODY_LIMIT};
-pub use catch::catchers;
+pub use catch::{catchers, unknown_method};
 pub use client::{client_ip, Network};
 pub use cors::Cors;
 pub use cursor::Cursors;

@@ -329,19 +329,39 @@ async fn a_stage_named_like_a_path_segment_is_stripped_only_when_it_is_in_the_pa
 }
 
 #[tokio::test]
-async fn an_unknown_method_is_a_400_problem_as_on_the_server() {
+async fn an_unknown_method_is_405_with_allow_or_404_as_on_the_server() {
     run_lambda(with_echo, async |app: &TestApp| {
-        let mut event = fixture("http_v2_default");
-        event["requestContext"]["http"]["method"] = json!("FOO");
-        let response = invoke(app, event).await;
-        assert_eq!(response["statusCode"], 400, "{response}");
-        assert_eq!(
-            response["headers"]["content-type"],
-            "application/problem+json"
-        );
-        let problem = body_json(&response);
-        assert_eq!(problem["status"], 400);
-        assert_eq!(problem["request_id"], response["headers"]["x-request-id"]);
+        for (method, path, status, allow) in [
+            ("QUERY", "/v1/me", 405, Some("GET, HEAD, DELETE, OPTIONS")),
+            (
+                "FOO",
+                "/echo/items",
+                405,
+                Some("GET, HEAD, POST, PUT, DELETE, OPTIONS"),
+            ),
+            ("QUERY", "/nowhere", 404, None),
+        ] {
+            let mut event = fixture("http_v2_default");
+            event["rawPath"] = json!(path);
+            event["requestContext"]["http"]["method"] = json!(method);
+            let response = invoke(app, event).await;
+            assert_eq!(
+                response["statusCode"], status,
+                "{method} {path}: {response}"
+            );
+            assert_eq!(
+                response["headers"]["content-type"],
+                "application/problem+json"
+            );
+            assert_eq!(
+                response["headers"]["allow"].as_str(),
+                allow,
+                "{method} {path}"
+            );
+            let problem = body_json(&response);
+            assert_eq!(problem["status"], status);
+            assert_eq!(problem["request_id"], response["headers"]["x-request-id"]);
+        }
     })
     .await;
 }
