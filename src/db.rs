@@ -245,10 +245,19 @@ impl Pool {
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p, writers) => {
-                let permit = Arc::clone(writers)
-                    .acquire_owned()
-                    .await
-                    .expect("the writers' queue is never closed");
+                // Waiting in line is bounded like waiting for a connection,
+                // and ends the same way: 503, counted in the metrics.
+                let permit = tokio::time::timeout(
+                    p.options().get_acquire_timeout(),
+                    Arc::clone(writers).acquire_owned(),
+                )
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?
+                .expect("the writers' queue is never closed");
+                // The permit is released when the transaction ends: after
+                // `commit` returns, or when it is dropped. A nested write
+                // transaction would wait for it forever; none exists (every
+                // `work` uses only the `Tx` it is given).
                 Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, permit)
             }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),

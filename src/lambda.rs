@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{http, Adapter, Body, LambdaEvent, Request, RequestExt, Service};
+use rocket::http::uri::Origin;
 use rocket::http::{Header, Method};
 use rocket::local::asynchronous::Client;
 
@@ -73,7 +74,8 @@ pub async fn dispatch(client: &Client, req: Request) -> http::Response<Body> {
     let path = stage.strip(req.uri().path());
     let Ok(method) = Method::from_str(req.method().as_str()) else {
         // What the server answers for a method Rocket cannot parse.
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let origin = Origin::parse(path).unwrap_or(Origin::ROOT);
+        let segments: Vec<&str> = origin.path().segments().collect();
         return problem(crate::http::unknown_method(client.rocket(), &segments));
     };
     let uri = match req.uri().query() {
@@ -186,7 +188,6 @@ impl Stage {
     }
 }
 
-/// What the server answers for a method Rocket cannot parse.
 /// An error answered without Rocket, with the headers Rocket would add.
 fn problem(error: crate::error::ApiError) -> http::Response<Body> {
     let request_id = uuid::Uuid::now_v7().to_string();

@@ -5,7 +5,7 @@
 use rocket::http::Status;
 use rocket::{catch, catchers, Catcher, Orbit, Request, Rocket};
 
-use super::methods::{allow_header, allowed, allowed_on};
+use super::methods::{allow_header, allowed_on};
 use crate::error::ApiError;
 
 // ANCHOR: catcher
@@ -18,11 +18,13 @@ fn problem(status: Status, req: &Request<'_>) -> ApiError {
         _ if status == Status::UnprocessableEntity => {
             ApiError::BadRequest("a path parameter does not parse (ids are UUIDs)".to_owned())
         }
-        _ if status == Status::NotFound => not_here(req, status),
-        // Rocket answers a request it cannot take in (a method it does not
-        // know, such as `QUERY`; or a target that is not a path, which it
-        // replaces with `/`) with a 400 for a salvaged request no route saw.
-        _ if status == Status::BadRequest && req.route().is_none() && req.uri().path() != "/" => {
+        _ if status == Status::NotFound => {
+            let path: Vec<&str> = req.uri().path().segments().collect();
+            not_here(req.rocket(), &path)
+        }
+        // Rocket hands a method it does not know (`QUERY`) to the 400
+        // catcher as a salvaged request that no route saw.
+        _ if status == Status::BadRequest && req.route().is_none() => {
             let path: Vec<&str> = req.uri().path().segments().collect();
             unknown_method(req.rocket(), &path)
         }
@@ -31,21 +33,21 @@ fn problem(status: Status, req: &Request<'_>) -> ApiError {
 }
 // ANCHOR_END: catcher
 
-/// A method Rocket does not know, on `path` (as segments): on any real path
-/// that is a method the path does not support, so 405 with `Allow`; on a
-/// path no route has, 404. The server's catcher and the Lambda adapter both
-/// answer with it.
+/// A method Rocket does not know, on `path` (as segments): like any method
+/// a path lacks, 405 with `Allow` or 404. Only on `/`, which has no route and
+/// is where Rocket puts a request target that is not a path (`OPTIONS *`),
+/// is it 400. The server's catcher and the Lambda adapter both answer with it.
 pub fn unknown_method(rocket: &Rocket<Orbit>, path: &[&str]) -> ApiError {
-    match allowed_on(rocket, path) {
-        methods if methods.is_empty() => ApiError::from_status(Status::NotFound),
-        methods => ApiError::MethodNotAllowed(allow_header(&methods)),
+    if path.is_empty() {
+        return ApiError::from_status(Status::BadRequest);
     }
+    not_here(rocket, path)
 }
 
-/// 405 with `Allow` when some route has the path, else `status`.
-fn not_here(req: &Request<'_>, status: Status) -> ApiError {
-    match allowed(req) {
-        methods if methods.is_empty() => ApiError::from_status(status),
+/// 405 with `Allow` when some route has the path, else 404.
+fn not_here(rocket: &Rocket<Orbit>, path: &[&str]) -> ApiError {
+    match allowed_on(rocket, path) {
+        methods if methods.is_empty() => ApiError::from_status(Status::NotFound),
         methods => ApiError::MethodNotAllowed(allow_header(&methods)),
     }
 }
