@@ -277,7 +277,7 @@ class App:
             "TALLY_TOKEN_KEY": token_key,
             "TALLY_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         }
-        if name == "tally":
+        if name.startswith("tally"):
             env.update(
                 ROCKET_ADDRESS="127.0.0.1",
                 ROCKET_PORT=str(self.port),
@@ -306,7 +306,7 @@ class App:
 
     @property
     def label(self):
-        return "Tally" if self.name == "tally" else "FastAPI"
+        return {"tally": "Tally", "tally_before": "Tally (before)"}.get(self.name, "FastAPI")
 
     def close(self):
         stop(self.proc)
@@ -528,7 +528,7 @@ def ratio(better, worse):
     return f"{better / worse:.1f}×"
 
 
-def table(backend: str, t: dict, f: dict, args, binary_size) -> str:
+def table(backend: str, t: dict, f: dict, args, binary_size, b: dict | None = None) -> str:
     rows = [
         ("req/s", f"{t['rps']:,.0f}", f"{f['rps']:,.0f}", ratio(t["rps"], f["rps"])),
         ("p50", fmt_ms(t["latency_us"]["p50"]), fmt_ms(f["latency_us"]["p50"]),
@@ -546,15 +546,21 @@ def table(backend: str, t: dict, f: dict, args, binary_size) -> str:
             "PostgreSQL CPU µs/request", f"{t['db_cpu_us_per_request']:,.0f}", f"{f['db_cpu_us_per_request']:,.0f}",
             ratio(f["db_cpu_us_per_request"], t["db_cpu_us_per_request"]),
         ))  # fmt: skip
+    if b is not None:  # the same rows for an earlier build, measured in the same run
+        cells = [f"{b['rps']:,.0f}", fmt_ms(b["latency_us"]["p50"]), fmt_ms(b["latency_us"]["p99"]), f"{b['errors']}",
+                 f"{b['cpu_us_per_request']:,.0f}", fmt_mb(b["idle_rss_kb"]), fmt_mb(b["peak_rss_kb"])]  # fmt: skip
+        if backend == "postgres":
+            cells.append(f"{b['db_cpu_us_per_request']:,.0f}")
+        rows = [(*row, cell) for row, cell in zip(rows, cells)]
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
     workers = f["workers"]
     lines = [
         f"### {name}: {args.duration} s of the mix, {args.connections} connections, {args.threads} wrk threads "
         f"(FastAPI: {workers} uvicorn worker{'s' if workers != 1 else ''})",
         "",
-        "| | Tally | FastAPI | ratio |",
-        "|---|---:|---:|---:|",
-        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        "| | Tally | FastAPI | ratio |" + (" Tally (before) |" if b is not None else ""),
+        "|---|---:|---:|---:|" + ("---:|" if b is not None else ""),
+        *("| " + " | ".join(row) + " |" for row in rows),
         "",
         "ratio: how many times better Tally is (> 1: Tally is ahead). CPU µs/request and RSS count the "
         "app's own processes (all uvicorn processes for FastAPI)"
@@ -563,9 +569,9 @@ def table(backend: str, t: dict, f: dict, args, binary_size) -> str:
     ]
     if binary_size:
         lines.append(f"Tally's binary: {binary_size / 2**20:.1f} MiB stripped.")
-    for r in (t, f):
-        if r["errors"]:
-            lines.append(f"{'Tally' if r is t else 'FastAPI'} errors by status: {r['statuses']}, sockets: {r['socket_errors']}")
+    for label, r in (("Tally", t), ("FastAPI", f), ("Tally (before)", b)):
+        if r is not None and r["errors"]:
+            lines.append(f"{label} errors by status: {r['statuses']}, sockets: {r['socket_errors']}")
     return "\n".join(lines)
 
 
@@ -586,24 +592,27 @@ def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict,
     os.makedirs(out_dir, exist_ok=True)
     workers = args.workers or DEFAULT_WORKERS[backend]
     say(f"{backend}: starting Tally and FastAPI ({workers} worker{'s' if workers != 1 else ''}), fresh databases")
-    tally = fastapi = None
+    tally = fastapi = before = None
     try:
         tally = App("tally", backend, out_dir, work_dir, token_key, args.tally_bin, None, args.admin_url)
+        if args.before_bin:
+            before = App("tally_before", backend, out_dir, work_dir, token_key, args.before_bin, None, args.admin_url)
         fastapi = App("fastapi", backend, out_dir, work_dir, token_key, None, workers, args.admin_url)
         say(f"{backend}: the shared scenario against both")
         status = scenario.main(["compare", tally.base, tally.inbox, fastapi.base, fastapi.inbox])
         if status != 0:
             raise SystemExit(f"{backend}: the apps disagree on the shared scenario; no benchmark")
         say(f"{backend}: seeding {USERS} users through the API (sign-in by e-mail, 3 accounts, movements)")
+        apps = [a for a in (tally, before, fastapi) if a is not None]
         data = {}
-        for app in (tally, fastapi):
+        for app in apps:
             data[app.name] = os.path.join(out_dir, f"{app.name}-users.txt")
             asyncio.run(seed(app, data[app.name], 5 if args.smoke else 20))
             if backend == "postgres":  # planner statistics, as autovacuum would keep them
                 asyncio.run(pg_admin_on(app.database_url, "ANALYZE"))
         results = {}
         consistent = True
-        for app in (tally, fastapi):
+        for app in apps:
             results[app.name] = measure(app, data[app.name], args, out_dir)
             r = results[app.name]
             say(
@@ -620,11 +629,11 @@ def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict,
             say(f"{app.label}: {text}" if good else f"{app.label}: FAILED: {text}")
             consistent = consistent and good
     finally:
-        for app in (tally, fastapi):
+        for app in (tally, before, fastapi):
             if app is not None:
                 app.close()
     size = stripped_size(args.tally_bin, work_dir)
-    md = table(backend, results["tally"], results["fastapi"], args, size)
+    md = table(backend, results["tally"], results["fastapi"], args, size, results.get("tally_before"))
     ok = consistent and all(r["errors"] == 0 for r in results.values())
     return md, {**results, "tally_binary_stripped_bytes": size}, ok
 
@@ -825,6 +834,8 @@ def main():
     global _admin_url
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tally-bin", required=True)
+    p.add_argument("--before-bin", default=None,
+                   help="an earlier Tally binary, measured in the same run as a third column (the mix only)")
     p.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     p.add_argument("--duration", type=int, default=30, help="seconds of measured load per app (default 30)")
     p.add_argument("--connections", type=int, default=64)

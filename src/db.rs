@@ -17,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Connection as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Runs `$body` once per backend with `$p` bound to that backend's native pool,
@@ -101,6 +102,10 @@ pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 
 /// Acquire timeouts since the last scrape of `/metrics`.
 pub static POOL_TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How long a PostgreSQL connection may rest in the pool before it is pinged
+/// on its way out again (see [`Pool::connect`]).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How many times a transaction runs before a transient failure is reported.
 pub const ATTEMPTS: u32 = 5;
@@ -200,6 +205,9 @@ impl Pool {
             // An in-memory database lives only while a connection holds it open.
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = SqlitePoolOptions::new()
+                // A connection to a local file does not go stale, and each
+                // ping is a round trip to the connection's worker thread.
+                .test_before_acquire(false)
                 .max_connections(config.max_connections.unwrap_or(4))
                 .min_connections(u32::from(in_memory))
                 .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
@@ -216,6 +224,21 @@ impl Pool {
                 .map_err(|e| DbError::Config(e.to_string()))?
                 .application_name("tally");
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        // sqlx pings every connection as it comes back to the
+                        // pool; one back since less than this is alive, and a
+                        // second ping would add a round trip to every request.
+                        // A rested one is pinged, as the server or a proxy may
+                        // have closed it; a failed ping discards it and the
+                        // pool finds another.
+                        if meta.idle_for >= PING_AFTER_IDLE {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .max_connections(config.max_connections.unwrap_or(10))
                 .acquire_timeout(timeout);
             let pool = if config.lazy {

@@ -345,16 +345,28 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                if matches!(e, sqlx::Error::PoolTimedOut) {
-                    crate::db::POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                tracing::warn!(error = %e, "the database does not answer");
-                ApiError::DatabaseUnavailable
-            }
-            e => ApiError::Internal(Box::new(e)),
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            crate::db::POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        if database_unavailable(&e) {
+            tracing::warn!(error = %e, "the database does not answer");
+            ApiError::DatabaseUnavailable
+        } else {
+            ApiError::Internal(Box::new(e))
+        }
+    }
+}
+
+/// No connection, or PostgreSQL closing one (a restart, a failover, an
+/// administrator: SQLSTATE classes 08 and 57) or refusing a new one (too
+/// many clients: class 53).
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(d) => d
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|pg| matches!(pg.code().get(..2), Some("08" | "53" | "57"))),
+        _ => false,
     }
 }
 
