@@ -19,6 +19,16 @@ fn tally() -> Command {
     cmd
 }
 
+/// `tally migrate` in `profile`, against `url`.
+fn migrate(profile: &str, url: &str) -> std::process::Output {
+    tally()
+        .arg("migrate")
+        .env("ROCKET_PROFILE", profile)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn tally_openapi_prints_the_committed_spec_without_a_database() {
     let out = tally()
@@ -37,22 +47,15 @@ fn tally_openapi_prints_the_committed_spec_without_a_database() {
 fn tally_migrate_creates_and_migrates_a_new_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fresh.db");
-    let out = tally()
-        .arg("migrate")
-        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-        .output()
-        .unwrap();
+    let url = format!("sqlite://{}", db.display());
+    let out = migrate("debug", &url);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(db.exists());
-    let again = tally()
-        .arg("migrate")
-        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-        .output()
-        .unwrap();
+    let again = migrate("debug", &url);
     assert!(again.status.success(), "migrating twice is harmless");
 }
 
@@ -60,24 +63,14 @@ fn tally_migrate_creates_and_migrates_a_new_sqlite_file() {
 fn tally_migrate_in_the_release_profile_needs_only_database_url() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("release.db");
-    let out = tally()
-        .arg("migrate")
-        .env("ROCKET_PROFILE", "release")
-        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-        .output()
-        .unwrap();
+    let out = migrate("release", &format!("sqlite://{}", db.display()));
     assert!(
         out.status.success(),
         "no TALLY_SMTP_URL or TALLY_TOKEN_KEY is needed to migrate: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(db.exists());
-    let bad = tally()
-        .arg("migrate")
-        .env("ROCKET_PROFILE", "release")
-        .env("DATABASE_URL", "mysql://localhost/x")
-        .output()
-        .unwrap();
+    let bad = migrate("release", "mysql://localhost/x");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("DATABASE_URL"));
 }
