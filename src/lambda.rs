@@ -75,8 +75,7 @@ pub async fn dispatch(client: &Client, req: Request) -> http::Response<Body> {
     let Ok(method) = Method::from_str(req.method().as_str()) else {
         // What the server answers for a method Rocket cannot parse.
         let origin = Origin::parse(path).unwrap_or(Origin::ROOT);
-        let segments: Vec<&str> = origin.path().segments().collect();
-        return problem(crate::http::unknown_method(client.rocket(), &segments));
+        return problem(crate::http::unknown_method(client.rocket(), &origin));
     };
     let uri = match req.uri().query() {
         Some(query) if !query.is_empty() => format!("{path}?{query}"),

@@ -1,6 +1,7 @@
 //! What a path supports, read from Rocket's own route table: the `Allow` of
 //! a 405 and of an `OPTIONS` answer.
 
+use rocket::http::uri::Origin;
 use rocket::http::{Header, Method, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
@@ -41,16 +42,16 @@ fn matches(pattern: &str, path: &[&str]) -> bool {
 /// The methods some route has for the request's path (with `HEAD` where
 /// there is `GET`, and `OPTIONS`); empty when no route has the path.
 pub fn allowed(req: &Request<'_>) -> Vec<Method> {
-    let path: Vec<&str> = req.uri().path().segments().collect();
-    allowed_on(req.rocket(), &path)
+    allowed_on(req.rocket(), req.uri())
 }
 
-/// [`allowed`] for a path given as its segments.
-pub fn allowed_on(rocket: &Rocket<Orbit>, path: &[&str]) -> Vec<Method> {
+/// [`allowed`] for the path of `uri`.
+pub fn allowed_on(rocket: &Rocket<Orbit>, uri: &Origin<'_>) -> Vec<Method> {
+    let path: Vec<&str> = uri.path().segments().collect();
     let mut found: Vec<Method> = rocket
         .routes()
         .filter(|r| r.name.as_deref() != Some(OPTIONS_ROUTE))
-        .filter(|r| matches(r.uri.path(), path))
+        .filter(|r| matches(r.uri.path(), &path))
         .map(|r| r.method)
         .collect();
     if found.is_empty() {
