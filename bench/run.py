@@ -288,6 +288,15 @@ class App:
             )
             cmd = [tally_bin, "serve"]
         else:
+            prestart = subprocess.run(
+                [sys.executable, "-m", "tally_fastapi.prestart"],
+                cwd=os.path.join(HERE, "fastapi"),
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+            )
+            if prestart.returncode != 0:
+                raise SystemExit(f"{name} on {backend}: creating the schema failed:\n{prestart.stderr[-2000:]}")
             cmd = [
                 sys.executable, "-m", "uvicorn", "tally_fastapi.main:app",
                 "--app-dir", os.path.join(HERE, "fastapi"),
@@ -303,6 +312,12 @@ class App:
             proc=self.proc,
             log_path=self.log,
         )
+
+    def explain(self) -> str:
+        """Whether the app still runs, and the end of its log: for a failure report."""
+        state = "running" if self.proc.poll() is None else f"exited with {self.proc.returncode}"
+        tail = open(self.log, errors="replace").read()[-1500:]
+        return f"{self.name} on {self.backend} ({self.base}): {state}; its log ends:\n{tail}"
 
     @property
     def label(self):
@@ -599,7 +614,10 @@ def run_mix(backend, args, token_key, work_dir, results_dir) -> tuple[str, dict,
             before = App("tally_before", backend, out_dir, work_dir, token_key, args.before_bin, None, args.admin_url)
         fastapi = App("fastapi", backend, out_dir, work_dir, token_key, None, workers, args.admin_url)
         say(f"{backend}: the shared scenario against both")
-        status = scenario.main(["compare", tally.base, tally.inbox, fastapi.base, fastapi.inbox])
+        try:
+            status = scenario.main(["compare", tally.base, tally.inbox, fastapi.base, fastapi.inbox])
+        except httpx.TransportError as e:
+            raise SystemExit(f"{backend}: the scenario could not reach an app ({e!r})\n{tally.explain()}\n{fastapi.explain()}")
         if status != 0:
             raise SystemExit(f"{backend}: the apps disagree on the shared scenario; no benchmark")
         say(f"{backend}: seeding {USERS} users through the API (sign-in by e-mail, 3 accounts, movements)")

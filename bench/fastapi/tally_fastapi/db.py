@@ -229,9 +229,9 @@ class Database:
             def _pragmas(dbapi_connection, _record):
                 cursor = dbapi_connection.cursor()
                 for pragma in (
+                    "PRAGMA busy_timeout=5000",  # first, so the pragmas below wait too
                     "PRAGMA journal_mode=WAL",
                     "PRAGMA synchronous=NORMAL",
-                    "PRAGMA busy_timeout=5000",
                     "PRAGMA foreign_keys=ON",
                 ):
                     cursor.execute(pragma)
@@ -254,7 +254,7 @@ class Database:
         self.engine = engine
 
     async def create_schema(self):
-        """Idempotent, and safe when several workers start at once."""
+        """Idempotent; run once by `prestart` before the workers start."""
         async with self.write.begin() as conn:
             if self.backend is Postgres:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(7467897)"))

@@ -76,7 +76,7 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
 
 @asynccontextmanager
 async def lifespan(_app):
-    await db.create_schema()
+    # The schema exists already: `python -m tally_fastapi.prestart` made it.
     yield
     await db.dispose()
 
