@@ -14,8 +14,10 @@ use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::query::Query;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::Connection as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -268,15 +270,7 @@ impl Pool {
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p, writers) => {
-                // Waiting in line is bounded like waiting for a connection,
-                // and ends the same way: 503, counted in the metrics.
-                let permit = tokio::time::timeout(
-                    p.options().get_acquire_timeout(),
-                    Arc::clone(writers).acquire_owned(),
-                )
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)?
-                .expect("the writers' queue is never closed");
+                let permit = writers_turn(p, writers).await?;
                 // The permit is released when the transaction ends: after
                 // `commit` returns, or when it is dropped. A nested write
                 // transaction would wait for it forever; none exists (every
@@ -285,6 +279,45 @@ impl Pool {
             }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Runs a whole SQLite write transaction written as one script
+    /// (`BEGIN IMMEDIATE; …; COMMIT`), in the writers' queue, and returns the
+    /// rows of all its statements. The script crosses to the connection's
+    /// thread once, where a `transaction` crosses once per statement: on a
+    /// busy machine each crossing waits for the scheduler while the queue
+    /// waits for it (docs/performance.md, "SQLite's writers' queue").
+    /// Transient failures run it again, as `transaction` does; a script that
+    /// fails part-way is rolled back here. `script` builds the query anew
+    /// for each attempt.
+    pub async fn sqlite_script<'q, F>(&self, script: F) -> Result<Vec<SqliteRow>, sqlx::Error>
+    where
+        F: Fn() -> Query<'q, Sqlite, SqliteArguments<'q>>,
+    {
+        let Pool::Sqlite(p, writers) = self else {
+            return Err(sqlx::Error::Configuration(
+                "a SQLite script on PostgreSQL".into(),
+            ));
+        };
+        let mut attempt = 1;
+        loop {
+            let outcome = async {
+                let _permit = writers_turn(p, writers).await?;
+                let mut c = p.acquire().await?;
+                let rows = script().fetch_all(&mut *c).await;
+                if rows.is_err() {
+                    // Statements after the failed one did not run, COMMIT
+                    // included. No transaction open: ROLLBACK fails, harmlessly.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *c).await;
+                }
+                rows
+            }
+            .await;
+            match outcome {
+                Err(e) if again(&e, &mut attempt).await => {}
+                other => return other,
+            }
+        }
     }
 
     // ANCHOR: transaction
@@ -313,15 +346,7 @@ impl Pool {
             }
             .await;
             match outcome {
-                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                    tracing::info!(
-                        attempt,
-                        "transient database failure; running the transaction again"
-                    );
-                    let pause = rand::random::<u64>() % (10 * u64::from(attempt)) + 1;
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                    attempt += 1;
-                }
+                Err(e) if again(&e, &mut attempt).await => {}
                 other => return other,
             }
         }
@@ -342,6 +367,38 @@ impl Pool {
             Pool::Postgres(_) => "postgres",
         }
     }
+}
+
+/// Whether a transaction that failed with `e` runs again: when `e` is
+/// transient and `attempt` is below [`ATTEMPTS`], after a short random pause.
+async fn again(e: &impl Transient, attempt: &mut u32) -> bool {
+    if !e.is_transient() || *attempt >= ATTEMPTS {
+        return false;
+    }
+    tracing::info!(
+        attempt = *attempt,
+        "transient database failure; running the transaction again"
+    );
+    let pause = rand::random::<u64>() % (10 * u64::from(*attempt)) + 1;
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+    *attempt += 1;
+    true
+}
+
+/// A SQLite writer's turn: the writers' queue's one permit. Waiting in line
+/// is bounded like waiting for a connection, and ends the same way: 503,
+/// counted in the metrics.
+async fn writers_turn(
+    p: &SqlitePool,
+    writers: &Arc<Semaphore>,
+) -> Result<OwnedSemaphorePermit, sqlx::Error> {
+    tokio::time::timeout(
+        p.options().get_acquire_timeout(),
+        Arc::clone(writers).acquire_owned(),
+    )
+    .await
+    .map_err(|_| sqlx::Error::PoolTimedOut)
+    .map(|permit| permit.expect("the writers' queue is never closed"))
 }
 
 /// Connects with the database settings alone, for `tally migrate`.

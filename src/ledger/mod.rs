@@ -81,9 +81,9 @@ pub async fn post(
 }
 
 /// Records a movement as `post` does, when nothing else needs to happen in
-/// the same transaction: on PostgreSQL its one statement runs alone (one
-/// round trip instead of three with BEGIN and COMMIT); on SQLite it is a
-/// transaction as usual.
+/// the same transaction, in one round trip: on PostgreSQL its one statement
+/// runs alone (no BEGIN and COMMIT), and on SQLite the whole transaction is
+/// one script.
 pub async fn post_alone(
     db: &Pool,
     user: Uuid,
@@ -91,14 +91,12 @@ pub async fn post_alone(
     entry: &Entry<'_>,
     now: DateTime<Utc>,
 ) -> Result<Movement, ApiError> {
-    let Pool::Postgres(pool) = db else {
-        return db
-            .transaction(entry, |tx, entry| {
-                Box::pin(post(tx, user, account, entry, now))
-            })
-            .await;
-    };
     let counted = counts(entry.category, None);
+    let Pool::Postgres(pool) = db else {
+        return store::post_sqlite(db, user, account, entry, counted, now)
+            .await
+            .map_err(refusal);
+    };
     let mut c = pool.acquire().await?;
     match store::post_postgres(&mut c, user, account, entry, counted, now).await {
         Ok(movement) => Ok(movement),
@@ -121,6 +119,7 @@ fn account_refusal(account_exists: bool) -> ApiError {
 fn refusal(refused: store::Refused) -> ApiError {
     match refused {
         store::Refused::Account => no_account(),
+        store::Refused::Balance => out_of_range(),
         store::Refused::Totals => ApiError::field(
             "amount",
             "totals_range",
