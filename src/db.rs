@@ -13,10 +13,11 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 use serde::Deserialize;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::query::Query;
 use sqlx::sqlite::{
-    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::Connection as _;
@@ -287,9 +288,9 @@ impl Pool {
     /// thread once, where a `transaction` crosses once per statement: on a
     /// busy machine each crossing waits for the scheduler while the queue
     /// waits for it (docs/performance.md, "SQLite's writers' queue").
-    /// Transient failures run it again, as `transaction` does; a script that
-    /// fails part-way is rolled back here. `script` builds the query anew
-    /// for each attempt.
+    /// Transient failures run it again, as `transaction` does. `script`
+    /// builds the query anew for each attempt. A script that stops part-way
+    /// leaves no transaction open (see [`Scripted`]).
     pub async fn sqlite_script<'q, F>(&self, script: F) -> Result<Vec<SqliteRow>, sqlx::Error>
     where
         F: Fn() -> Query<'q, Sqlite, SqliteArguments<'q>>,
@@ -303,18 +304,21 @@ impl Pool {
         loop {
             let outcome = async {
                 let _permit = writers_turn(p, writers).await?;
-                let mut c = p.acquire().await?;
-                let rows = script().fetch_all(&mut *c).await;
-                if rows.is_err() {
-                    // Statements after the failed one did not run, COMMIT
-                    // included. No transaction open: ROLLBACK fails, harmlessly.
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *c).await;
-                }
+                let mut c = Scripted {
+                    conn: p.acquire().await?,
+                    ended: false,
+                };
+                let rows = script().fetch_all(&mut *c.conn).await;
+                c.ended = match rows {
+                    Ok(_) => true,
+                    // The statements after the failed one did not run, COMMIT included.
+                    Err(_) => rolled_back(&mut c.conn).await,
+                };
                 rows
             }
             .await;
             match outcome {
-                Err(e) if again(&e, &mut attempt).await => {}
+                Err(e) if again(&e, attempt) => pause(&mut attempt).await,
                 other => return other,
             }
         }
@@ -346,7 +350,7 @@ impl Pool {
             }
             .await;
             match outcome {
-                Err(e) if again(&e, &mut attempt).await => {}
+                Err(e) if again(&e, attempt) => pause(&mut attempt).await,
                 other => return other,
             }
         }
@@ -369,12 +373,13 @@ impl Pool {
     }
 }
 
-/// Whether a transaction that failed with `e` runs again: when `e` is
-/// transient and `attempt` is below [`ATTEMPTS`], after a short random pause.
-async fn again(e: &impl Transient, attempt: &mut u32) -> bool {
-    if !e.is_transient() || *attempt >= ATTEMPTS {
-        return false;
-    }
+/// Whether a transaction that failed with `e` on its `attempt` runs again.
+fn again(e: &impl Transient, attempt: u32) -> bool {
+    e.is_transient() && attempt < ATTEMPTS
+}
+
+/// The short random pause before the next attempt.
+async fn pause(attempt: &mut u32) {
     tracing::info!(
         attempt = *attempt,
         "transient database failure; running the transaction again"
@@ -382,7 +387,35 @@ async fn again(e: &impl Transient, attempt: &mut u32) -> bool {
     let pause = rand::random::<u64>() % (10 * u64::from(*attempt)) + 1;
     tokio::time::sleep(Duration::from_millis(pause)).await;
     *attempt += 1;
-    true
+}
+
+/// A connection running a script, which opens its own transaction where
+/// sqlx cannot see it. It goes back to the pool only once the script has
+/// ended that transaction (by its COMMIT, or by a ROLLBACK after an error).
+/// Dropped before that, when the request's future is dropped mid-script or
+/// the ROLLBACK failed, it is closed instead, and closing rolls back.
+struct Scripted {
+    conn: PoolConnection<Sqlite>,
+    ended: bool,
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// Rolls back what a failed script left open; `false` if that failed too.
+async fn rolled_back(c: &mut SqliteConnection) -> bool {
+    match sqlx::query("ROLLBACK").execute(c).await {
+        Ok(_) => true,
+        // BEGIN itself failed, so nothing was open.
+        Err(e) => e
+            .as_database_error()
+            .is_some_and(|d| d.message().contains("no transaction is active")),
+    }
 }
 
 /// A SQLite writer's turn: the writers' queue's one permit. Waiting in line

@@ -73,7 +73,7 @@ pub async fn post(
     let counted = counts(entry.category, None);
     match store::post(tx, user, account, entry, counted, now).await {
         Ok(movement) => Ok(movement),
-        Err(store::Refused::Account) => Err(account_refusal(
+        Err(store::Refused::AccountOrBalance) => Err(account_refusal(
             store::account_exists(tx, user, account).await?,
         )),
         Err(refused) => Err(refusal(refused)),
@@ -100,7 +100,7 @@ pub async fn post_alone(
     let mut c = pool.acquire().await?;
     match store::post_postgres(&mut c, user, account, entry, counted, now).await {
         Ok(movement) => Ok(movement),
-        Err(store::Refused::Account) => Err(account_refusal(
+        Err(store::Refused::AccountOrBalance) => Err(account_refusal(
             store::account_exists_postgres(&mut c, user, account).await?,
         )),
         Err(refused) => Err(refusal(refused)),
@@ -118,7 +118,7 @@ fn account_refusal(account_exists: bool) -> ApiError {
 
 fn refusal(refused: store::Refused) -> ApiError {
     match refused {
-        store::Refused::Account => no_account(),
+        store::Refused::AccountOrBalance | store::Refused::NoAccount => no_account(),
         store::Refused::Balance => out_of_range(),
         store::Refused::Totals => ApiError::field(
             "amount",

@@ -1,9 +1,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::model::{Entry, Movement};
-use sqlx::{FromRow, Row};
-
 use crate::db::{with_tx, Pool, Tx};
 use crate::domain::MAX_BALANCE;
 
@@ -23,9 +22,11 @@ pub struct Leg {
 
 /// Why a movement could not be posted.
 pub enum Refused {
-    /// No such account of the user, or (unless `post_sqlite` says `Balance`)
-    /// the balance would leave ±`MAX_BALANCE`.
-    Account,
+    /// No such account of the user, or the balance would leave
+    /// ±`MAX_BALANCE`: the caller asks which.
+    AccountOrBalance,
+    /// No such account of the user.
+    NoAccount,
     /// The balance would leave ±`MAX_BALANCE`.
     Balance,
     /// The day's income or expense in the category would leave 64 bits.
@@ -56,7 +57,7 @@ pub async fn post(
         let day = entry.occurred_at.date_naive();
         let category = entry.category.unwrap_or("");
         if !add_to_balance(tx, user, account, amount, now).await? {
-            return Err(Refused::Account);
+            return Err(Refused::AccountOrBalance);
         }
         let movement = insert(tx, account, entry, None, now).await?;
         if counts && !add_to_totals(tx, account, day, category, amount).await? {
@@ -122,14 +123,15 @@ pub async fn post_postgres(
             _ => Refused::Db(e),
         },
     )?;
-    posted.ok_or(Refused::Account)
+    posted.ok_or(Refused::AccountOrBalance)
 }
 
 /// `post` on SQLite as a whole transaction: one script, so the writers'
 /// queue waits for one crossing to the connection's thread instead of five
 /// (see `Pool::sqlite_script`). The account's update checks the day's
-/// totals first, so that nothing after it can fail, and when it changes
-/// nothing a one-column row says why.
+/// totals too, so that no statement after it can fail on a rule. When it
+/// changes nothing, the answer has no movement row: a one-column row says
+/// whether the balance was in range, and no row at all means no account.
 pub async fn post_sqlite(
     db: &Pool,
     user: Uuid,
@@ -179,7 +181,7 @@ pub async fn post_sqlite(
         })
         .await?;
     match rows.first() {
-        None => Err(Refused::Account),
+        None => Err(Refused::NoAccount),
         Some(row) if row.len() == 1 => Err(if row.try_get("in_range")? {
             Refused::Totals
         } else {
