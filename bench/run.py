@@ -316,7 +316,8 @@ class App:
     def explain(self) -> str:
         """Whether the app still runs, and the end of its log: for a failure report."""
         state = "running" if self.proc.poll() is None else f"exited with {self.proc.returncode}"
-        tail = open(self.log, errors="replace").read()[-1500:]
+        with open(self.log, errors="replace") as f:
+            tail = f.read()[-1500:]
         return f"{self.name} on {self.backend} ({self.base}): {state}; its log ends:\n{tail}"
 
     @property
