@@ -40,6 +40,30 @@ impl From<sqlx::Error> for Refused {
     }
 }
 
+/// Binds what posting a movement takes, numbered as the SQL of both
+/// backends uses it: $1 account, $2 user, $3 amount, $4 description,
+/// $5 category, $6 occurred_at, $7 now, $8 its day, $9 and $10 the balance's
+/// bounds, $11 the new id, $12 the totals' category, $13 whether it counts
+/// in the totals.
+macro_rules! bind_post {
+    ($query:expr, $user:expr, $account:expr, $entry:expr, $counts:expr, $now:expr) => {
+        $query
+            .bind($account)
+            .bind($user)
+            .bind($entry.amount.get())
+            .bind($entry.description)
+            .bind($entry.category)
+            .bind($entry.occurred_at)
+            .bind($now)
+            .bind($entry.occurred_at.date_naive())
+            .bind(-MAX_BALANCE)
+            .bind(MAX_BALANCE)
+            .bind(Uuid::now_v7())
+            .bind($entry.category.unwrap_or(""))
+            .bind($counts)
+    };
+}
+
 /// The balance, the movement and (when it `counts`) its day's totals, on
 /// PostgreSQL in one statement, so one round trip: the account's row lock
 /// is taken first, as the lock order says. SQLite, in process, runs the
@@ -78,10 +102,7 @@ pub async fn post_postgres(
     counts: bool,
     now: DateTime<Utc>,
 ) -> Result<Movement, Refused> {
-    let amount = entry.amount.get();
-    let day = entry.occurred_at.date_naive();
-    let category = entry.category.unwrap_or("");
-    let posted: Option<Movement> = sqlx::query_as(&format!(
+    let sql = format!(
         "WITH account AS (
             UPDATE accounts SET balance = balance + $3, version = version + 1, updated_at = $7
             WHERE id = $1 AND user_id = $2 AND balance + $3 BETWEEN $9 AND $10
@@ -99,30 +120,19 @@ pub async fn post_postgres(
             RETURNING 1
         )
         SELECT {COLUMNS} FROM movement"
-    ))
-    .bind(account)
-    .bind(user)
-    .bind(amount)
-    .bind(entry.description)
-    .bind(entry.category)
-    .bind(entry.occurred_at)
-    .bind(now)
-    .bind(day)
-    .bind(-MAX_BALANCE)
-    .bind(MAX_BALANCE)
-    .bind(Uuid::now_v7())
-    .bind(category)
-    .bind(counts)
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(
-        |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-            // numeric_value_out_of_range: a day's total left 64 bits, and the
-            // whole statement (balance and movement too) was undone.
-            Some("22003") => Refused::Totals,
-            _ => Refused::Db(e),
-        },
-    )?;
+    );
+    let posted: Option<Movement> =
+        bind_post!(sqlx::query_as(&sql), user, account, entry, counts, now)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(
+                |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                    // numeric_value_out_of_range: a day's total left 64 bits, and the
+                    // whole statement (balance and movement too) was undone.
+                    Some("22003") => Refused::Totals,
+                    _ => Refused::Db(e),
+                },
+            )?;
     posted.ok_or(Refused::AccountOrBalance)
 }
 
@@ -160,24 +170,9 @@ pub async fn post_sqlite(
                expense = movement_totals.expense + excluded.expense;
         COMMIT;"
     );
-    let amount = entry.amount.get();
     let rows = db
         .sqlite_script(|| {
-            sqlx::query(&sql)
-                .bind(account)
-                .bind(user)
-                .bind(amount)
-                .bind(entry.description)
-                .bind(entry.category)
-                .bind(entry.occurred_at)
-                .bind(now)
-                .bind(entry.occurred_at.date_naive())
-                .bind(-MAX_BALANCE)
-                .bind(MAX_BALANCE)
-                .bind(Uuid::now_v7())
-                .bind(entry.category.unwrap_or(""))
-                .bind(counts)
-                .bind(i64::MAX)
+            bind_post!(sqlx::query(&sql), user, account, entry, counts, now).bind(i64::MAX)
         })
         .await?;
     match rows.first() {
