@@ -40,6 +40,13 @@ impl From<sqlx::Error> for Refused {
     }
 }
 
+/// Posting's change to the account (arguments as `bind_post!` numbers them):
+/// it changes no row when the account is not the user's or the balance
+/// would leave its bounds.
+const SHIFT_BALANCE: &str =
+    "UPDATE accounts SET balance = balance + $3, version = version + 1, updated_at = $7
+     WHERE id = $1 AND user_id = $2 AND balance + $3 BETWEEN $9 AND $10";
+
 /// Binds what posting a movement takes, numbered as the SQL of both
 /// backends uses it: $1 account, $2 user, $3 amount, $4 description,
 /// $5 category, $6 occurred_at, $7 now, $8 its day, $9 and $10 the balance's
@@ -104,8 +111,7 @@ pub async fn post_postgres(
 ) -> Result<Movement, Refused> {
     let sql = format!(
         "WITH account AS (
-            UPDATE accounts SET balance = balance + $3, version = version + 1, updated_at = $7
-            WHERE id = $1 AND user_id = $2 AND balance + $3 BETWEEN $9 AND $10
+            {SHIFT_BALANCE}
             RETURNING id
         ), movement AS (
             INSERT INTO movements ({COLUMNS})
@@ -152,8 +158,7 @@ pub async fn post_sqlite(
 ) -> Result<Movement, Refused> {
     let sql = format!(
         "BEGIN IMMEDIATE;
-        UPDATE accounts SET balance = balance + $3, version = version + 1, updated_at = $7
-        WHERE id = $1 AND user_id = $2 AND balance + $3 BETWEEN $9 AND $10
+        {SHIFT_BALANCE}
           AND NOT ($13 AND EXISTS (
             SELECT 1 FROM movement_totals
             WHERE account_id = $1 AND day = $8 AND category = $12
