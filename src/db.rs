@@ -16,12 +16,15 @@ use serde::Deserialize;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::query::Query;
+use sqlx::sqlite::SqliteQueryResult;
 use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::Connection as _;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use sqlx::{Either, Executor as _};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// Runs `$body` once per backend with `$p` bound to that backend's native pool,
 /// so the same SQL text compiles against both drivers and keeps their native types.
@@ -54,12 +57,68 @@ pub struct Db(Pool);
 
 #[derive(Clone)]
 pub enum Pool {
-    /// The pool and its writers' queue: SQLite has one writer at a time, and
-    /// a writer that waits in SQLite's busy handler sleeps in steps of up to
-    /// 100 ms while holding one of the few connections. Waiting in line for
-    /// the queue's one permit costs no connection and no sleep.
-    Sqlite(SqlitePool, Arc<Semaphore>),
+    /// The pool and its writers (see [`Writers`]).
+    Sqlite(SqlitePool, Arc<Writers>),
     Postgres(PgPool),
+}
+
+/// SQLite's writers. SQLite has one writer at a time, and a writer that
+/// waits in SQLite's busy handler sleeps in steps of up to 100 ms while
+/// holding one of the few connections. Waiting in line for the queue's one
+/// permit (`turn`) costs no connection and no sleep. Writes that can share a
+/// transaction ([`Job`]s) wait in `line` instead, for a task that runs
+/// all those waiting as one transaction (group commit, see
+/// [`Pool::sqlite_job`]).
+pub struct Writers {
+    turn: Arc<Semaphore>,
+    line: mpsc::UnboundedSender<Waiting>,
+}
+
+/// A write that can share one SQLite transaction with other writes (group
+/// commit, see [`Pool::sqlite_job`]). No statement of it may fail on a
+/// rule: a refusal is a statement that changes nothing, read back from the
+/// rows, so that one refused write does not undo the others.
+pub trait Job: Send + Sync + 'static {
+    /// How many statements `sql` writes.
+    fn statements(&self) -> usize;
+    /// How many parameters `bind` binds.
+    fn params(&self) -> usize;
+    /// Appends its statements, each ending in `;`, its parameters numbered
+    /// from `first + 1` (see [`renumbered`]).
+    fn sql(&self, first: usize, out: &mut String);
+    /// Binds its parameters, in their order.
+    fn bind<'q>(&'q self, q: SqliteQuery<'q>) -> SqliteQuery<'q>;
+}
+
+pub type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+
+/// A job waiting in line, and where its rows go.
+struct Waiting {
+    job: Box<dyn Job>,
+    reply: oneshot::Sender<Result<Vec<SqliteRow>, sqlx::Error>>,
+    /// As waiting for a connection, waiting in line is bounded.
+    until: Instant,
+}
+
+/// The most jobs in one transaction. Each size is its own SQL text, which
+/// every connection keeps prepared.
+const GROUP: usize = 8;
+
+/// Appends `sql` with each parameter `$n` renumbered `$(n + first)`.
+pub fn renumbered(sql: &str, first: usize, out: &mut String) {
+    use std::fmt::Write as _;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = rest[..digits]
+            .parse()
+            .expect("a parameter's number follows `$`");
+        let _ = write!(out, "${}", n + first);
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
 }
 
 /// A write transaction on either backend.
@@ -221,7 +280,10 @@ impl Pool {
             } else {
                 pool.connect_with(options).await.map_err(DbError::Connect)?
             };
-            Ok(Pool::Sqlite(pool, Arc::new(Semaphore::new(1))))
+            let turn = Arc::new(Semaphore::new(1));
+            let (line, waiting) = mpsc::unbounded_channel();
+            tokio::spawn(write_in_groups(pool.clone(), Arc::clone(&turn), waiting));
+            Ok(Pool::Sqlite(pool, Arc::new(Writers { turn, line })))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| DbError::Config(e.to_string()))?
@@ -271,7 +333,7 @@ impl Pool {
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p, writers) => {
-                let permit = writers_turn(p, writers).await?;
+                let permit = writers_turn(p, &writers.turn).await?;
                 // The permit is released when the transaction ends: after
                 // `commit` returns, or when it is dropped. A nested write
                 // transaction would wait for it forever; none exists (every
@@ -293,35 +355,36 @@ impl Pool {
     /// leaves no transaction open (see [`Scripted`]).
     pub async fn sqlite_script<'q, F>(&self, script: F) -> Result<Vec<SqliteRow>, sqlx::Error>
     where
-        F: Fn() -> Query<'q, Sqlite, SqliteArguments<'q>>,
+        F: Fn() -> SqliteQuery<'q>,
     {
         let Pool::Sqlite(p, writers) = self else {
-            return Err(sqlx::Error::Configuration(
-                "a SQLite script on PostgreSQL".into(),
-            ));
+            return Err(not_sqlite());
         };
-        let mut attempt = 1;
-        loop {
-            let outcome = async {
-                let _permit = writers_turn(p, writers).await?;
-                let mut c = Scripted {
-                    conn: p.acquire().await?,
-                    ended: false,
-                };
-                let rows = script().fetch_all(&mut *c.conn).await;
-                c.ended = match rows {
-                    Ok(_) => true,
-                    // The statements after the failed one did not run, COMMIT included.
-                    Err(_) => rolled_back(&mut c.conn).await,
-                };
-                rows
-            }
-            .await;
-            match outcome {
-                Err(e) if again(&e, attempt) => pause(&mut attempt).await,
-                other => return other,
-            }
-        }
+        let results = run_script(p, &writers.turn, script).await?;
+        Ok(results.into_iter().filter_map(Either::right).collect())
+    }
+
+    /// Runs `job` in a SQLite write transaction together with the jobs that
+    /// wait in line beside it, and returns the rows of its own statements
+    /// (group commit). One transaction for several writes crosses to the
+    /// connection's thread once and commits once, where each write alone
+    /// would hold the one write lock for both; under load, the writes that
+    /// queue up while one group runs make the next group. A group that
+    /// fails runs again, job by job, so that each job gets its own answer.
+    /// Once in line, a job runs to its end even when the request that
+    /// queued it is gone; a job whose request is gone before its group
+    /// starts does not run.
+    pub async fn sqlite_job(&self, job: Box<dyn Job>) -> Result<Vec<SqliteRow>, sqlx::Error> {
+        let Pool::Sqlite(p, writers) = self else {
+            return Err(not_sqlite());
+        };
+        let (reply, rows) = oneshot::channel();
+        let until = Instant::now() + p.options().get_acquire_timeout();
+        writers
+            .line
+            .send(Waiting { job, reply, until })
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        rows.await.unwrap_or(Err(sqlx::Error::PoolClosed))
     }
 
     // ANCHOR: transaction
@@ -389,6 +452,122 @@ async fn pause(attempt: &mut u32) {
     *attempt += 1;
 }
 
+fn not_sqlite() -> sqlx::Error {
+    sqlx::Error::Configuration("a SQLite script on PostgreSQL".into())
+}
+
+/// Runs a script (see [`Pool::sqlite_script`]) and returns what each of its
+/// statements gave: its rows, then its end.
+async fn run_script<'q, F>(
+    p: &SqlitePool,
+    turn: &Arc<Semaphore>,
+    script: F,
+) -> Result<Vec<Either<SqliteQueryResult, SqliteRow>>, sqlx::Error>
+where
+    F: Fn() -> SqliteQuery<'q>,
+{
+    use futures_util::TryStreamExt as _;
+    let mut attempt = 1;
+    loop {
+        let outcome = async {
+            let _permit = writers_turn(p, turn).await?;
+            let mut c = Scripted {
+                conn: p.acquire().await?,
+                ended: false,
+            };
+            let results: Result<Vec<_>, _> = c.conn.fetch_many(script()).try_collect().await;
+            c.ended = match results {
+                Ok(_) => true,
+                // The statements after the failed one did not run, COMMIT included.
+                Err(_) => rolled_back(&mut c.conn).await,
+            };
+            results
+        }
+        .await;
+        match outcome {
+            Err(e) if again(&e, attempt) => pause(&mut attempt).await,
+            other => return other,
+        }
+    }
+}
+
+/// The writers' task: runs the jobs in line, as many as are waiting (up to
+/// [`GROUP`]) in each transaction, until the pool is gone.
+async fn write_in_groups(
+    p: SqlitePool,
+    turn: Arc<Semaphore>,
+    mut line: mpsc::UnboundedReceiver<Waiting>,
+) {
+    let mut group = Vec::with_capacity(GROUP);
+    while line.recv_many(&mut group, GROUP).await > 0 {
+        let now = Instant::now();
+        for late in group.extract_if(.., |w| w.until <= now) {
+            let _ = late.reply.send(Err(sqlx::Error::PoolTimedOut));
+        }
+        group.retain(|w| !w.reply.is_closed());
+        match run_group(&p, &turn, &group).await {
+            Ok(rows) => {
+                for (w, rows) in group.drain(..).zip(rows) {
+                    let _ = w.reply.send(Ok(rows));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                let _ = group.remove(0).reply.send(Err(e));
+            }
+            // Which job failed is unknown, and the others deserve their rows.
+            Err(_) => {
+                for w in group.drain(..) {
+                    let alone = if w.until <= Instant::now() {
+                        Err(sqlx::Error::PoolTimedOut)
+                    } else {
+                        run_group(&p, &turn, std::slice::from_ref(&w)).await
+                    };
+                    let _ = w.reply.send(alone.map(|mut rows| rows.remove(0)));
+                }
+            }
+        }
+    }
+}
+
+/// Runs `group`'s jobs in one transaction and returns each job's rows.
+async fn run_group(
+    p: &SqlitePool,
+    turn: &Arc<Semaphore>,
+    group: &[Waiting],
+) -> Result<Vec<Vec<SqliteRow>>, sqlx::Error> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    let mut first = 0;
+    for w in group {
+        w.job.sql(first, &mut sql);
+        first += w.job.params();
+    }
+    sql.push_str("COMMIT;");
+    let results = run_script(p, turn, || {
+        group.iter().fold(sqlx::query(&sql), |q, w| w.job.bind(q))
+    })
+    .await?;
+    // After BEGIN's end, each job's rows up to the end of its last statement.
+    let mut results = results.into_iter().skip(1);
+    Ok(group
+        .iter()
+        .map(|w| {
+            let mut rows = Vec::new();
+            let mut ended = 0;
+            while ended < w.job.statements() {
+                match results.next() {
+                    Some(Either::Left(_)) => ended += 1,
+                    Some(Either::Right(row)) => rows.push(row),
+                    None => break,
+                }
+            }
+            rows
+        })
+        .collect())
+}
+
 /// A connection running a script, which opens its own transaction where
 /// sqlx cannot see it. It goes back to the pool only once the script has
 /// ended that transaction (by its COMMIT, or by a ROLLBACK after an error).
@@ -453,5 +632,20 @@ pub async fn run_migrations(rocket: Rocket<Build>) -> rocket::fairing::Result {
             tracing::error!(error = %e, "database migrations failed");
             Err(rocket)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumbered;
+
+    #[test]
+    fn renumbering_shifts_every_parameter_and_nothing_else() {
+        let mut out = String::from("BEGIN;");
+        renumbered("SELECT $1, $10 WHERE x = $2;", 14, &mut out);
+        assert_eq!(out, "BEGIN;SELECT $15, $24 WHERE x = $16;");
+        let mut out = String::new();
+        renumbered("SELECT 1;", 3, &mut out);
+        assert_eq!(out, "SELECT 1;");
     }
 }

@@ -2,9 +2,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
+use std::sync::LazyLock;
+
 use super::model::{Entry, Movement};
-use crate::db::{with_tx, Pool, Tx};
-use crate::domain::MAX_BALANCE;
+use crate::db::{renumbered, with_tx, Job, Pool, SqliteQuery, Tx};
+use crate::domain::{Amount, MAX_BALANCE};
 
 const COLUMNS: &str =
     "id, account_id, amount, description, category, occurred_at, created_at, transfer_id";
@@ -142,12 +144,13 @@ pub async fn post_postgres(
     posted.ok_or(Refused::AccountOrBalance)
 }
 
-/// `post` on SQLite as a whole transaction: one script, so the writers'
-/// queue waits for one crossing to the connection's thread instead of five
-/// (see `Pool::sqlite_script`). The account's update checks the day's
-/// totals too, so that no statement after it can fail on a rule. When it
-/// changes nothing, the answer has no movement row: a one-column row says
-/// whether the balance was in range, and no row at all means no account.
+/// `post` on SQLite as a whole transaction, in a group with the other
+/// movements waiting to be posted (see `Pool::sqlite_job`): one crossing to
+/// the connection's thread and one commit for them all. The account's
+/// update checks the day's totals too, so that no statement after it can
+/// fail on a rule. When it changes nothing, the answer has no movement row:
+/// a one-column row says whether the balance was in range, and no row at
+/// all means no account.
 pub async fn post_sqlite(
     db: &Pool,
     user: Uuid,
@@ -156,9 +159,45 @@ pub async fn post_sqlite(
     counts: bool,
     now: DateTime<Utc>,
 ) -> Result<Movement, Refused> {
-    let sql = format!(
-        "BEGIN IMMEDIATE;
-        {SHIFT_BALANCE}
+    let job = SqlitePost {
+        user,
+        account,
+        amount: entry.amount,
+        description: entry.description.to_owned(),
+        category: entry.category.map(str::to_owned),
+        occurred_at: entry.occurred_at,
+        counts,
+        now,
+    };
+    let rows = db.sqlite_job(Box::new(job)).await?;
+    match rows.first() {
+        None => Err(Refused::NoAccount),
+        Some(row) if row.len() == 1 => Err(if row.try_get("in_range")? {
+            Refused::Totals
+        } else {
+            Refused::Balance
+        }),
+        Some(row) => Ok(Movement::from_row(row)?),
+    }
+}
+
+/// A movement to post on SQLite, owned: the writers' task posts it.
+struct SqlitePost {
+    user: Uuid,
+    account: Uuid,
+    amount: Amount,
+    description: String,
+    category: Option<String>,
+    occurred_at: DateTime<Utc>,
+    counts: bool,
+    now: DateTime<Utc>,
+}
+
+/// `post_sqlite`'s statements, numbered as `bind_post!` binds, and $14 the
+/// largest total.
+static POST_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{SHIFT_BALANCE}
           AND NOT ($13 AND EXISTS (
             SELECT 1 FROM movement_totals
             WHERE account_id = $1 AND day = $8 AND category = $12
@@ -173,21 +212,31 @@ pub async fn post_sqlite(
         ON CONFLICT (account_id, day, category) DO UPDATE
            SET income = movement_totals.income + excluded.income,
                expense = movement_totals.expense + excluded.expense;
-        COMMIT;"
-    );
-    let rows = db
-        .sqlite_script(|| {
-            bind_post!(sqlx::query(&sql), user, account, entry, counts, now).bind(i64::MAX)
-        })
-        .await?;
-    match rows.first() {
-        None => Err(Refused::NoAccount),
-        Some(row) if row.len() == 1 => Err(if row.try_get("in_range")? {
-            Refused::Totals
-        } else {
-            Refused::Balance
-        }),
-        Some(row) => Ok(Movement::from_row(row)?),
+        "
+    )
+});
+
+impl Job for SqlitePost {
+    fn statements(&self) -> usize {
+        4
+    }
+
+    fn params(&self) -> usize {
+        14
+    }
+
+    fn sql(&self, first: usize, out: &mut String) {
+        renumbered(&POST_SQLITE, first, out);
+    }
+
+    fn bind<'q>(&'q self, q: SqliteQuery<'q>) -> SqliteQuery<'q> {
+        let entry = Entry {
+            amount: self.amount,
+            description: &self.description,
+            category: self.category.as_deref(),
+            occurred_at: self.occurred_at,
+        };
+        bind_post!(q, self.user, self.account, entry, self.counts, self.now).bind(i64::MAX)
     }
 }
 

@@ -362,22 +362,7 @@ api_test!(
     a_post_the_database_fails_part_way_writes_nothing_and_the_next_posts_land,
     |app| {
         let (token, account) = setup(app).await;
-        // A fault the service cannot foresee, after the account's update has run.
-        let trigger = match app.pool() {
-            tally::db::Pool::Sqlite(..) => {
-                "CREATE TRIGGER boom BEFORE INSERT ON movements WHEN NEW.description = 'boom'
-                 BEGIN SELECT RAISE(ABORT, 'boom'); END"
-            }
-            tally::db::Pool::Postgres(_) => {
-                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql
-                    AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$;
-                 CREATE TRIGGER boom BEFORE INSERT ON movements FOR EACH ROW
-                    WHEN (NEW.description = 'boom') EXECUTE FUNCTION boom()"
-            }
-        };
-        crate::with_pool!(app.pool(), |p| {
-            sqlx::raw_sql(trigger).execute(p).await.unwrap();
-        });
+        boom_on_insert(app).await;
         let path = format!("{account}/movements");
         let failed = app
             .post(
@@ -400,6 +385,86 @@ api_test!(
             assert_eq!(ok.status, Status::Created, "post {i}: {ok:?}");
         }
         assert_eq!(balance_and_sum(app, &token, &account).await, (800, 800));
+    }
+);
+
+/// A fault the service cannot foresee, after the account's update has run:
+/// inserting a movement described "boom" fails.
+async fn boom_on_insert(app: &TestApp) {
+    let trigger = match app.pool() {
+        tally::db::Pool::Sqlite(..) => {
+            "CREATE TRIGGER boom BEFORE INSERT ON movements WHEN NEW.description = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        }
+        tally::db::Pool::Postgres(_) => {
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$;
+             CREATE TRIGGER boom BEFORE INSERT ON movements FOR EACH ROW
+                WHEN (NEW.description = 'boom') EXECUTE FUNCTION boom()"
+        }
+    };
+    crate::with_pool!(app.pool(), |p| {
+        sqlx::raw_sql(trigger).execute(p).await.unwrap();
+    });
+}
+
+api_test!(
+    posts_sent_together_each_get_their_own_answer_and_one_the_database_fails_takes_none_with_it,
+    |app| {
+        // On SQLite, posts that wait together share one transaction (group
+        // commit): refusals, a failure and successes in one group.
+        let (token, account) = setup(app).await;
+        boom_on_insert(app).await;
+        let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
+        let day = "2026-05-01";
+        crate::with_pool!(app.pool(), |p| {
+            sqlx::query(
+                "INSERT INTO movement_totals (account_id, day, category, income, expense) VALUES ($1, $2, 'x', $3, 0)",
+            )
+            .bind(id)
+            .bind(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap())
+            .bind(i64::MAX - 10)
+            .execute(p)
+            .await
+            .unwrap();
+        });
+        let path = format!("{account}/movements");
+        let elsewhere = format!("/v1/accounts/{}/movements", uuid::Uuid::now_v7());
+        let token = token.as_str();
+        let mut sent = Vec::new();
+        for i in 0..16 {
+            let (to, body, expected) = match i % 4 {
+                0 => (
+                    &path,
+                    json!({"amount": -5, "description": "boom"}),
+                    Status::InternalServerError,
+                ),
+                1 => (
+                    &path,
+                    json!({"amount": 11, "description": "too much", "category": "x", "occurred_at": format!("{day}T10:00:00Z")}),
+                    Status::UnprocessableEntity,
+                ),
+                2 => (
+                    &elsewhere,
+                    json!({"amount": 7, "description": "nowhere"}),
+                    Status::NotFound,
+                ),
+                _ => (
+                    &path,
+                    json!({"amount": 100, "description": format!("fine {i}")}),
+                    Status::Created,
+                ),
+            };
+            sent.push(async move { (i, expected, app.post(to, body, Some(token)).await) });
+        }
+        for (i, expected, reply) in futures::future::join_all(sent).await {
+            assert_eq!(reply.status, expected, "post {i}: {reply:?}");
+        }
+        assert_eq!(
+            balance_and_sum(app, token, &account).await,
+            (400, 400),
+            "the four fine posts landed, and nothing of the others"
+        );
     }
 );
 
