@@ -498,6 +498,9 @@ async fn write_in_groups(
     turn: Arc<Semaphore>,
     mut line: mpsc::UnboundedReceiver<Waiting>,
 ) {
+    // The groups' own connection, outside the pool: each group size is one
+    // SQL text, and only this connection keeps them all prepared.
+    let mut own = None;
     let mut group = Vec::with_capacity(GROUP);
     while line.recv_many(&mut group, GROUP).await > 0 {
         let now = Instant::now();
@@ -505,7 +508,7 @@ async fn write_in_groups(
             let _ = late.reply.send(Err(sqlx::Error::PoolTimedOut));
         }
         group.retain(|w| !w.reply.is_closed());
-        match run_group(&p, &turn, &group).await {
+        match run_group(&p, &turn, &mut own, &group).await {
             Ok(rows) => {
                 for (w, rows) in group.drain(..).zip(rows) {
                     let _ = w.reply.send(Ok(rows));
@@ -520,7 +523,7 @@ async fn write_in_groups(
                     let alone = if w.until <= Instant::now() {
                         Err(sqlx::Error::PoolTimedOut)
                     } else {
-                        run_group(&p, &turn, std::slice::from_ref(&w)).await
+                        run_group(&p, &turn, &mut own, std::slice::from_ref(&w)).await
                     };
                     let _ = w.reply.send(alone.map(|mut rows| rows.remove(0)));
                 }
@@ -529,12 +532,18 @@ async fn write_in_groups(
     }
 }
 
-/// Runs `group`'s jobs in one transaction and returns each job's rows.
+/// Runs `group`'s jobs in one transaction on the connection `own` (opened
+/// when there is none) and returns each job's rows. Transient failures run
+/// it again, as `transaction` does. When the database fails the script
+/// part-way, its transaction is rolled back, or the connection closed,
+/// which rolls back too.
 async fn run_group(
     p: &SqlitePool,
     turn: &Arc<Semaphore>,
+    own: &mut Option<SqliteConnection>,
     group: &[Waiting],
 ) -> Result<Vec<Vec<SqliteRow>>, sqlx::Error> {
+    use futures_util::TryStreamExt as _;
     if group.is_empty() {
         return Ok(Vec::new());
     }
@@ -545,10 +554,27 @@ async fn run_group(
         first += w.job.params();
     }
     sql.push_str("COMMIT;");
-    let results = run_script(p, turn, || {
-        group.iter().fold(sqlx::query(&sql), |q, w| w.job.bind(q))
-    })
-    .await?;
+    let mut attempt = 1;
+    let results = loop {
+        let outcome = async {
+            let _permit = writers_turn(p, turn).await?;
+            let conn = match own {
+                Some(conn) => conn,
+                None => own.insert(SqliteConnection::connect_with(&p.connect_options()).await?),
+            };
+            let script = group.iter().fold(sqlx::query(&sql), |q, w| w.job.bind(q));
+            let results: Result<Vec<_>, _> = conn.fetch_many(script).try_collect().await;
+            if results.is_err() && !rolled_back(conn).await {
+                *own = None;
+            }
+            results
+        }
+        .await;
+        match outcome {
+            Err(e) if again(&e, attempt) => pause(&mut attempt).await,
+            other => break other?,
+        }
+    };
     // After BEGIN's end, each job's rows up to the end of its last statement.
     let mut results = results.into_iter().skip(1);
     Ok(group
