@@ -13,10 +13,8 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 use serde::Deserialize;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::query::Query;
-use sqlx::sqlite::SqliteQueryResult;
 use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -345,26 +343,6 @@ impl Pool {
         })
     }
 
-    /// Runs a whole SQLite write transaction written as one script
-    /// (`BEGIN IMMEDIATE; …; COMMIT`), in the writers' queue, and returns the
-    /// rows of all its statements. The script crosses to the connection's
-    /// thread once, where a `transaction` crosses once per statement: on a
-    /// busy machine each crossing waits for the scheduler while the queue
-    /// waits for it (docs/performance.md, "SQLite's writers' queue").
-    /// Transient failures run it again, as `transaction` does. `script`
-    /// builds the query anew for each attempt. A script that stops part-way
-    /// leaves no transaction open (see [`Scripted`]).
-    pub async fn sqlite_script<'q, F>(&self, script: F) -> Result<Vec<SqliteRow>, sqlx::Error>
-    where
-        F: Fn() -> SqliteQuery<'q>,
-    {
-        let Pool::Sqlite(p, writers) = self else {
-            return Err(not_sqlite());
-        };
-        let results = run_script(p, &writers.turn, script).await?;
-        Ok(results.into_iter().filter_map(Either::right).collect())
-    }
-
     /// Runs `job` in a SQLite write transaction together with the jobs that
     /// wait in line beside it, and returns the rows of its own statements
     /// (group commit). One transaction for several writes crosses to the
@@ -454,42 +432,7 @@ async fn pause(attempt: &mut u32) {
 }
 
 fn not_sqlite() -> sqlx::Error {
-    sqlx::Error::Configuration("a SQLite script on PostgreSQL".into())
-}
-
-/// Runs a script (see [`Pool::sqlite_script`]) and returns what each of its
-/// statements gave: its rows, then its end.
-async fn run_script<'q, F>(
-    p: &SqlitePool,
-    turn: &Arc<Semaphore>,
-    script: F,
-) -> Result<Vec<Either<SqliteQueryResult, SqliteRow>>, sqlx::Error>
-where
-    F: Fn() -> SqliteQuery<'q>,
-{
-    use futures_util::TryStreamExt as _;
-    let mut attempt = 1;
-    loop {
-        let outcome = async {
-            let _permit = writers_turn(p, turn).await?;
-            let mut c = Scripted {
-                conn: p.acquire().await?,
-                ended: false,
-            };
-            let results: Result<Vec<_>, _> = c.conn.fetch_many(script()).try_collect().await;
-            c.ended = match results {
-                Ok(_) => true,
-                // The statements after the failed one did not run, COMMIT included.
-                Err(_) => rolled_back(&mut c.conn).await,
-            };
-            results
-        }
-        .await;
-        match outcome {
-            Err(e) if again(&e, attempt) => pause(&mut attempt).await,
-            other => return other,
-        }
-    }
+    sqlx::Error::Configuration("a SQLite job on PostgreSQL".into())
 }
 
 /// The writers' task: runs the jobs in line, as many as are waiting (up to
@@ -515,29 +458,43 @@ async fn write_in_groups(
                     let _ = w.reply.send(Ok(rows));
                 }
             }
-            Err(e) if group.len() == 1 => {
-                let _ = group.remove(0).reply.send(Err(e));
-            }
-            // Which job failed is unknown, and the others deserve their rows.
-            Err(_) => {
+            // A statement failed, and which job's is unknown: each runs
+            // alone, so that the others get their rows.
+            Err(e) if group.len() > 1 && e.as_database_error().is_some() => {
                 for w in group.drain(..) {
-                    let alone = if w.until <= Instant::now() {
-                        Err(sqlx::Error::PoolTimedOut)
-                    } else {
-                        run_group(&p, &turn, &mut own, std::slice::from_ref(&w)).await
-                    };
+                    let alone = run_group(&p, &turn, &mut own, std::slice::from_ref(&w)).await;
                     let _ = w.reply.send(alone.map(|mut rows| rows.remove(0)));
+                }
+            }
+            // One job's own failure; or, in a group, no statement ran (the
+            // line waited too long, or the database does not answer): the
+            // same answer for every job.
+            Err(e) => {
+                let others: Vec<_> = group[1..].iter().map(|_| same_for_another(&e)).collect();
+                for (w, e) in group.drain(..).zip(std::iter::once(e).chain(others)) {
+                    let _ = w.reply.send(Err(e));
                 }
             }
         }
     }
 }
 
+/// What another job of a group that failed with `e` before any statement
+/// ran is told (`sqlx::Error` is not `Clone`): the same 503.
+fn same_for_another(e: &sqlx::Error) -> sqlx::Error {
+    match e {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        other => sqlx::Error::Io(std::io::Error::other(other.to_string())),
+    }
+}
+
 /// Runs `group`'s jobs in one transaction on the connection `own` (opened
-/// when there is none) and returns each job's rows. Transient failures run
-/// it again, as `transaction` does. When the database fails the script
-/// part-way, its transaction is rolled back, or the connection closed,
-/// which rolls back too.
+/// when there is none) and returns each job's rows. Waiting for the
+/// writers' turn and running again after a transient failure (as
+/// `transaction` does) both stop at the earliest job's `until`. A script
+/// that fails part-way has not run its `COMMIT`; its transaction is rolled
+/// back, or when that fails the connection is closed, which rolls back too.
 async fn run_group(
     p: &SqlitePool,
     turn: &Arc<Semaphore>,
@@ -545,34 +502,51 @@ async fn run_group(
     group: &[Waiting],
 ) -> Result<Vec<Vec<SqliteRow>>, sqlx::Error> {
     use futures_util::TryStreamExt as _;
-    if group.is_empty() {
+    let Some(until) = group.iter().map(|w| w.until).min() else {
         return Ok(Vec::new());
-    }
+    };
     let mut sql = String::from("BEGIN IMMEDIATE;\n");
-    let mut first = 0;
+    let (mut first, mut statements) = (0, 2);
     for w in group {
         w.job.sql(first, &mut sql);
         first += w.job.params();
+        statements += w.job.statements();
     }
     sql.push_str("COMMIT;");
     let mut attempt = 1;
     let results = loop {
         let outcome = async {
-            let _permit = writers_turn(p, turn).await?;
+            let _permit = tokio::time::timeout_at(until, Arc::clone(turn).acquire_owned())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?;
             let conn = match own {
                 Some(conn) => conn,
                 None => own.insert(SqliteConnection::connect_with(&p.connect_options()).await?),
             };
             let script = group.iter().fold(sqlx::query(&sql), |q, w| w.job.bind(q));
             let results: Result<Vec<_>, _> = conn.fetch_many(script).try_collect().await;
-            if results.is_err() && !rolled_back(conn).await {
-                *own = None;
+            // Every statement ends once, COMMIT last; fewer ends means the
+            // connection's thread stopped mid-way.
+            let results = results.and_then(|r| {
+                let ended = r.iter().filter(|r| r.is_left()).count();
+                if ended == statements {
+                    Ok(r)
+                } else {
+                    Err(sqlx::Error::Protocol(format!(
+                        "the script stopped after {ended} of {statements} statements"
+                    )))
+                }
+            });
+            if let Err(e) = &results {
+                if matches!(e, sqlx::Error::Protocol(_)) || !rolled_back(conn).await {
+                    *own = None;
+                }
             }
             results
         }
         .await;
         match outcome {
-            Err(e) if again(&e, attempt) => pause(&mut attempt).await,
+            Err(e) if again(&e, attempt) && Instant::now() < until => pause(&mut attempt).await,
             other => break other?,
         }
     };
@@ -593,24 +567,6 @@ async fn run_group(
             rows
         })
         .collect())
-}
-
-/// A connection running a script, which opens its own transaction where
-/// sqlx cannot see it. It goes back to the pool only once the script has
-/// ended that transaction (by its COMMIT, or by a ROLLBACK after an error).
-/// Dropped before that, when the request's future is dropped mid-script or
-/// the ROLLBACK failed, it is closed instead, and closing rolls back.
-struct Scripted {
-    conn: PoolConnection<Sqlite>,
-    ended: bool,
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        if !self.ended {
-            self.conn.close_on_drop();
-        }
-    }
 }
 
 /// Rolls back what a failed script left open; `false` if that failed too.
