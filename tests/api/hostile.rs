@@ -314,14 +314,12 @@ api_test!(
     }
 );
 
-api_test!(
-    a_days_total_that_would_leave_64_bits_is_422_and_writes_nothing,
-    |app| {
-        let (token, account) = setup(app).await;
-        let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
-        let day = "2026-05-01";
-        crate::with_pool!(app.pool(), |p| {
-            sqlx::query(
+/// Sets the account's income in category `x` on `day` 10 short of what 64
+/// bits hold, behind the API's back.
+async fn income_ten_short_of_64_bits(app: &TestApp, account: &str, day: &str) {
+    let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
+    crate::with_pool!(app.pool(), |p| {
+        sqlx::query(
             "INSERT INTO movement_totals (account_id, day, category, income, expense) VALUES ($1, $2, 'x', $3, 0)",
         )
         .bind(id)
@@ -330,7 +328,15 @@ api_test!(
         .execute(p)
         .await
         .unwrap();
-        });
+    });
+}
+
+api_test!(
+    a_days_total_that_would_leave_64_bits_is_422_and_writes_nothing,
+    |app| {
+        let (token, account) = setup(app).await;
+        let day = "2026-05-01";
+        income_ten_short_of_64_bits(app, &account, day).await;
         let reply = app
         .post(
             &format!("{account}/movements"),
@@ -415,19 +421,8 @@ api_test!(
         // commit): refusals, a failure and successes in one group.
         let (token, account) = setup(app).await;
         boom_on_insert(app).await;
-        let id = uuid::Uuid::parse_str(account.rsplit('/').next().unwrap()).unwrap();
         let day = "2026-05-01";
-        crate::with_pool!(app.pool(), |p| {
-            sqlx::query(
-                "INSERT INTO movement_totals (account_id, day, category, income, expense) VALUES ($1, $2, 'x', $3, 0)",
-            )
-            .bind(id)
-            .bind(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap())
-            .bind(i64::MAX - 10)
-            .execute(p)
-            .await
-            .unwrap();
-        });
+        income_ten_short_of_64_bits(app, &account, day).await;
         let path = format!("{account}/movements");
         let elsewhere = format!("/v1/accounts/{}/movements", uuid::Uuid::now_v7());
         let token = token.as_str();
