@@ -59,10 +59,14 @@ pub fn client_ip(req: &Request<'_>) -> Option<IpAddr> {
     )
 }
 
+/// The path prefix Tally is mounted under, set by the Lambda adapter for an
+/// API Gateway stage (or by a reverse proxy).
+pub const PREFIX_HEADER: &str = "X-Forwarded-Prefix";
+
 /// The path prefix in `X-Forwarded-Prefix`, when a trusted party sent it.
 pub fn forwarded_prefix<'r>(req: &'r Request<'_>) -> Option<&'r str> {
     if network(req).believes(req) {
-        req.headers().get_one(super::link::PREFIX_HEADER)
+        req.headers().get_one(PREFIX_HEADER)
     } else {
         None
     }

@@ -4,10 +4,6 @@
 
 use rocket::Request;
 
-/// The path prefix Tally is mounted under, set by the Lambda adapter for an
-/// API Gateway stage (or by a reverse proxy).
-pub const PREFIX_HEADER: &str = "X-Forwarded-Prefix";
-
 struct CachedPrefix(Option<String>);
 
 /// The sanitised `X-Forwarded-Prefix` of the request, if any (`/Prod`).
@@ -109,9 +105,10 @@ mod tests {
             with_cursor(req.inner(), "new"),
             "/v1/x?limit=2&from=2026-01-01T00%3A00%3A00%2B01%3A00&cursor=new"
         );
-        let req = client
-            .get("/v1/x")
-            .header(rocket::http::Header::new(PREFIX_HEADER, "/Prod/"));
+        let req = client.get("/v1/x").header(rocket::http::Header::new(
+            crate::http::PREFIX_HEADER,
+            "/Prod/",
+        ));
         assert_eq!(with_cursor(req.inner(), "c"), "/Prod/v1/x?cursor=c");
         assert_eq!(public(req.inner(), "/v1/a"), "/Prod/v1/a");
     }

@@ -14,10 +14,10 @@ mod reply;
 
 pub use body::{check, Valid, BODY_LIMIT};
 pub use catch::{catchers, unknown_method};
-pub use client::{client_ip, Network};
+pub use client::{client_ip, Network, PREFIX_HEADER};
 pub use cors::Cors;
 pub use cursor::Cursors;
-pub use link::{prefix, public, Prefix, PREFIX_HEADER};
+pub use link::{prefix, public, Prefix};
 pub use methods::{allow_header, allowed, routes as method_routes};
 pub use precondition::IfMatch;
 pub use query::{CategoryFilter, Cursor, From, Limit, Query, QueryParam, To};

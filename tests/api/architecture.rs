@@ -71,12 +71,24 @@ fn uses(text: &str) -> BTreeSet<String> {
     while let Some(i) = rest.find("crate::") {
         rest = &rest[i + "crate::".len()..];
         if let Some(group) = rest.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                let head = item.trim().split("::").next().unwrap_or("").trim();
-                if !head.is_empty() {
-                    found.insert(head.to_owned());
+            // The heads of a group, nested groups skipped over by depth.
+            let (mut depth, mut head, mut at_head) = (0, String::new(), true);
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => at_head = true,
+                    c if at_head && (c.is_alphanumeric() || c == '_') => head.push(c),
+                    _ if at_head && !head.is_empty() => {
+                        found.insert(std::mem::take(&mut head));
+                        at_head = false;
+                    }
+                    _ => {}
                 }
+            }
+            if !head.is_empty() {
+                found.insert(head);
             }
         } else {
             let head: String = rest
@@ -132,6 +144,57 @@ fn every_module_uses_only_modules_below_it() {
         "arrows running back up:\n{}",
         wrong.join("\n")
     );
+}
+
+/// Within a module's folder, the files that use each other (`super::x`,
+/// `crate::module::x`) form no loop: each file can be read after the
+/// siblings it uses.
+#[test]
+fn the_files_of_a_module_use_each_other_without_a_loop() {
+    use std::collections::BTreeMap;
+    let mut folders: BTreeMap<PathBuf, BTreeMap<String, String>> = BTreeMap::new();
+    for (path, text) in files() {
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if stem != "mod" && path.parent() != Some(src().as_path()) {
+            folders
+                .entry(path.parent().unwrap().to_owned())
+                .or_default()
+                .insert(stem, text);
+        }
+    }
+    assert!(folders.len() >= 8, "found the folders: {folders:?}");
+    for (folder, siblings) in &folders {
+        let module = folder.file_name().unwrap().to_str().unwrap();
+        let edges: BTreeMap<&str, BTreeSet<&str>> = siblings
+            .iter()
+            .map(|(name, text)| {
+                let used = siblings
+                    .keys()
+                    .filter(|other| *other != name)
+                    .filter(|other| {
+                        text.contains(&format!("super::{other}::"))
+                            || text.contains(&format!("crate::{module}::{other}::"))
+                    })
+                    .map(String::as_str)
+                    .collect();
+                (name.as_str(), used)
+            })
+            .collect();
+        // Kahn's algorithm: whatever cannot be ordered sits on a loop.
+        let mut left = edges.clone();
+        while let Some(free) = left
+            .iter()
+            .find(|(_, used)| used.iter().all(|u| !left.contains_key(u)))
+            .map(|(name, _)| *name)
+        {
+            left.remove(free);
+        }
+        assert!(
+            left.is_empty(),
+            "{}: these files use each other in a loop: {left:?}",
+            folder.display()
+        );
+    }
 }
 
 #[test]
