@@ -50,6 +50,7 @@ pub struct Account {
     #[sqlx(try_from = "String")]
     pub kind: AccountKind,
     /// ISO 4217 code; fixed at creation.
+    #[schemars(with = "crate::domain::Currency")]
     pub currency: String,
     /// The sum of the account's movements, in minor units.
     pub balance: i64,

@@ -25,6 +25,7 @@ pub struct Overview {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CurrencyTotals {
     /// ISO 4217 code.
+    #[schemars(with = "crate::domain::Currency")]
     pub currency: String,
     /// The current total of the accounts in this currency (not limited to the period).
     pub balance: Total,
@@ -38,6 +39,7 @@ pub struct CurrencyTotals {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CategoryTotals {
+    #[schemars(with = "crate::domain::Currency")]
     pub currency: String,
     /// `null` groups the movements without a category.
     #[schemars(schema_with = "crate::spec::nullable_string")]
@@ -80,29 +82,47 @@ impl Overview {
 
 // ANCHOR: months
 /// How many calendar months a summary covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Months(pub u32);
+
+impl Months {
+    pub const DEFAULT: u32 = 12;
+    pub const MAX: u32 = 120;
+
+    /// The first day of the earliest month of the summary that ends with
+    /// the month of `today`.
+    pub fn first_day(self, today: NaiveDate) -> Result<NaiveDate, ApiError> {
+        today
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(chrono::Months::new(self.0 - 1)))
+            .ok_or_else(|| ApiError::internal("a month out of chrono's range"))
+    }
+}
 
 impl QueryParam for Months {
     const NAME: &'static str = "months";
+    // The bounds are in the schema too; a unit test keeps this text true.
     const DESCRIPTION: &'static str =
         "How many calendar months (UTC), the current one included: 1 to 120 (default 12).";
     const ERRORS: &'static [u16] = &[400, 422];
 
     fn schema() -> SchemaObject {
         spec::schema(serde_json::json!({
-            "type": "integer", "format": "int32", "minimum": 1, "maximum": 120, "default": 12
+            "type": "integer", "format": "int32",
+            "minimum": 1, "maximum": Self::MAX, "default": Self::DEFAULT
         }))
     }
 
     fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
         let Some(raw) = raw else {
-            return Ok(Months(12));
+            return Ok(Months(Self::DEFAULT));
         };
         let n: i64 = raw.trim().parse().map_err(|_| {
             ApiError::BadRequest(format!("`months` must be an integer, got `{raw}`"))
         })?;
-        if !(1..=120).contains(&n) {
-            return Err(ApiError::field("months", "range", "must be 1 to 120"));
+        if !(1..=i64::from(Self::MAX)).contains(&n) {
+            let message = format!("must be 1 to {}", Self::MAX);
+            return Err(ApiError::field("months", "range", &message));
         }
         Ok(Months(n as u32))
     }
@@ -117,6 +137,7 @@ impl QueryParam for Months {
 pub struct Summary {
     pub account_id: Uuid,
     /// ISO 4217 code of the account.
+    #[schemars(with = "crate::domain::Currency")]
     pub currency: String,
     /// Every month of the range, empty ones included, newest first.
     pub months: Vec<Month>,
@@ -148,32 +169,24 @@ fn summary_example() -> serde_json::Value {
 
 // ANCHOR: by_month
 impl Summary {
-    /// Folds daily totals (`day`, income, expense) into the `months` months
-    /// that end with the month of `today`, empty months included.
+    /// Folds daily totals (`day`, income, expense) into `months` months from
+    /// the one that starts on `first` (see [`Months::first_day`]), empty
+    /// months included, newest first.
     pub fn new(
         account_id: Uuid,
         currency: String,
-        months: u32,
-        today: NaiveDate,
+        months: Months,
+        first: NaiveDate,
         days: Vec<(NaiveDate, Total, Total)>,
     ) -> Self {
-        let mut first = today.with_day(1).expect("day 1 exists");
-        let mut months: Vec<Month> = (0..months)
-            .map(|i| {
-                let month = if i == 0 {
-                    first
-                } else {
-                    first = first
-                        .checked_sub_months(chrono::Months::new(1))
-                        .expect("within chrono's range");
-                    first
-                };
-                Month {
-                    month: month.format("%Y-%m").to_string(),
-                    income: Total(0),
-                    expense: Total(0),
-                    net: Total(0),
-                }
+        let mut months: Vec<Month> = (0..months.0)
+            .rev()
+            .filter_map(|i| first.checked_add_months(chrono::Months::new(i)))
+            .map(|month| Month {
+                month: month.format("%Y-%m").to_string(),
+                income: Total(0),
+                expense: Total(0),
+                net: Total(0),
             })
             .collect();
         for (day, income, expense) in days {
@@ -192,3 +205,80 @@ impl Summary {
     }
 }
 // ANCHOR_END: by_month
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn months_default_to_12_and_take_1_to_120() {
+        assert_eq!(Months::parse(None).unwrap(), Months(12));
+        assert_eq!(Months::parse(Some(" 1")).unwrap(), Months(1));
+        assert_eq!(Months::parse(Some("120")).unwrap(), Months(120));
+        for out in ["0", "121", "-3", "99999999999"] {
+            assert_eq!(
+                Months::parse(Some(out)).unwrap_err().status().code,
+                422,
+                "{out}"
+            );
+        }
+        for garbage in ["x", "1.5", ""] {
+            let e = Months::parse(Some(garbage)).unwrap_err();
+            assert_eq!(e.status().code, 400, "{garbage}");
+        }
+        let bounds = format!("1 to {} (default {})", Months::MAX, Months::DEFAULT);
+        assert!(Months::DESCRIPTION.contains(&bounds), "{bounds}");
+    }
+
+    #[test]
+    fn the_first_day_is_the_first_of_the_earliest_month() {
+        assert_eq!(
+            Months(1).first_day(day(2026, 3, 31)).unwrap(),
+            day(2026, 3, 1)
+        );
+        assert_eq!(
+            Months(3).first_day(day(2026, 3, 31)).unwrap(),
+            day(2026, 1, 1)
+        );
+        assert_eq!(
+            Months(4).first_day(day(2026, 3, 1)).unwrap(),
+            day(2025, 12, 1)
+        );
+        assert_eq!(
+            Months(120).first_day(day(2026, 12, 5)).unwrap(),
+            day(2017, 1, 1)
+        );
+    }
+
+    // ANCHOR: summary_unit_test
+    #[test]
+    fn a_summary_has_every_month_newest_first_and_sums_each_month_s_days() {
+        let first = Months(3).first_day(day(2026, 2, 10)).unwrap();
+        let days = vec![
+            (day(2025, 12, 1), Total(5), Total(0)),
+            (day(2025, 12, 31), Total(0), Total(7)),
+            (day(2026, 2, 9), Total(i128::from(i64::MAX)), Total(1)),
+            (day(2026, 2, 10), Total(i128::from(i64::MAX)), Total(0)),
+        ];
+        let s = Summary::new(Uuid::nil(), "EUR".into(), Months(3), first, days);
+        let got: Vec<_> = s
+            .months
+            .iter()
+            .map(|m| (m.month.as_str(), m.income.0, m.expense.0, m.net.0))
+            .collect();
+        let twice_max = 2 * i128::from(i64::MAX);
+        assert_eq!(
+            got,
+            [
+                ("2026-02", twice_max, 1, twice_max - 1),
+                ("2026-01", 0, 0, 0),
+                ("2025-12", 5, 7, -2),
+            ]
+        );
+    }
+    // ANCHOR_END: summary_unit_test
+}

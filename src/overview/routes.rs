@@ -4,7 +4,6 @@ use rocket::{get, Route};
 use rocket_okapi::okapi::openapi3::OpenApi;
 use rocket_okapi::{openapi, openapi_get_routes_spec};
 
-use chrono::{Datelike, Months as CalendarMonths};
 use uuid::Uuid;
 
 use super::model::{Months, Overview, Summary};
@@ -60,16 +59,10 @@ pub async fn summary_view(
     months: Query<Months>,
     db: &Db,
 ) -> ApiResult<Json<Summary>> {
-    let currency = store::currency(db, user.id, id)
+    let first = months.0.first_day(time::now().date_naive())?;
+    let (currency, days) = store::summary(db, user.id, id, first)
         .await?
         .ok_or(ApiError::NotFound("no such account"))?;
-    let months = months.0 .0;
-    let today = time::now().date_naive();
-    let first = today
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(CalendarMonths::new(months - 1)))
-        .ok_or_else(|| ApiError::internal("a month out of chrono's range"))?;
-    let days = store::days(db, id, first).await?;
-    Ok(Json(Summary::new(id, currency, months, today, days)))
+    Ok(Json(Summary::new(id, currency, months.0, first, days)))
 }
 // ANCHOR_END: handler

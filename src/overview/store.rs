@@ -130,43 +130,54 @@ async fn from_movements(pool: &Pool, user: Uuid, edge: &Period) -> Result<Vec<Ro
 }
 
 // ANCHOR: store
-/// The currency of `user`'s `account`, if it is theirs.
-pub async fn currency(
+/// The currency of `user`'s `account` and its income and expense per day
+/// since `first`, or `None` when the account is not theirs. One query: the
+/// account's row, joined to the ledger's daily totals (one row per day,
+/// however many movements it had).
+pub async fn summary(
     pool: &Pool,
     user: Uuid,
     account: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    with_pool!(pool, |p| sqlx::query_scalar(
-        "SELECT currency FROM accounts WHERE id = $1 AND user_id = $2"
-    )
-    .bind(account)
-    .bind(user)
-    .fetch_optional(p)
-    .await)
-}
-
-/// The account's income and expense per day since `first` (the ledger's
-/// daily totals, so one row per day however many movements it had).
-pub async fn days(
-    pool: &Pool,
-    account: Uuid,
     first: NaiveDate,
-) -> Result<Vec<(NaiveDate, Total, Total)>, sqlx::Error> {
-    let rows: Vec<(NaiveDate, i64, i64, i64, i64)> = with_pool!(pool, |p| {
+) -> Result<Option<(String, Vec<(NaiveDate, Total, Total)>)>, sqlx::Error> {
+    type Row = (
+        String,
+        Option<NaiveDate>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = with_pool!(pool, |p| {
         sqlx::query_as(
-        "SELECT t.day, CAST(SUM(t.income >> 32) AS BIGINT), CAST(SUM(t.income & 4294967295) AS BIGINT),
+            "SELECT a.currency, t.day,
+                CAST(SUM(t.income >> 32) AS BIGINT), CAST(SUM(t.income & 4294967295) AS BIGINT),
                 CAST(SUM(t.expense >> 32) AS BIGINT), CAST(SUM(t.expense & 4294967295) AS BIGINT)
-         FROM movement_totals t WHERE t.account_id = $1 AND t.day >= $2
-         GROUP BY t.day"
-    )
-    .bind(account)
-    .bind(first)
-    .fetch_all(p)
-    .await
+         FROM accounts a
+         LEFT JOIN movement_totals t ON t.account_id = a.id AND t.day >= $3
+         WHERE a.id = $1 AND a.user_id = $2
+         GROUP BY a.currency, t.day",
+        )
+        .bind(account)
+        .bind(user)
+        .bind(first)
+        .fetch_all(p)
+        .await
     })?;
-    Ok(rows
+    let Some(currency) = rows.first().map(|r| r.0.clone()) else {
+        return Ok(None);
+    };
+    let days = rows
         .into_iter()
-        .map(|(day, ih, il, eh, el)| (day, Total::from_parts(ih, il), Total::from_parts(eh, el)))
-        .collect())
+        .filter_map(|(_, day, ih, il, eh, el)| {
+            let part = |v: Option<i64>| v.unwrap_or(0);
+            Some((
+                day?,
+                Total::from_parts(part(ih), part(il)),
+                Total::from_parts(part(eh), part(el)),
+            ))
+        })
+        .collect();
+    Ok(Some((currency, days)))
 }
 // ANCHOR_END: store
