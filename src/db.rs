@@ -70,6 +70,24 @@ pub enum Pool {
 pub struct Writers {
     turn: Arc<Semaphore>,
     line: mpsc::UnboundedSender<Waiting>,
+    /// Writes waiting for their turn or in line, for the metrics.
+    waiting: std::sync::atomic::AtomicI64,
+}
+
+/// Counts one write as waiting while it lives.
+struct InLine<'w>(&'w Writers);
+
+impl<'w> InLine<'w> {
+    fn new(writers: &'w Writers) -> Self {
+        writers.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InLine(writers)
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// A write that can share one SQLite transaction with other writes (group
@@ -282,7 +300,13 @@ impl Pool {
             let turn = Arc::new(Semaphore::new(1));
             let (line, waiting) = mpsc::unbounded_channel();
             tokio::spawn(write_in_groups(pool.clone(), Arc::clone(&turn), waiting));
-            Ok(Pool::Sqlite(pool, Arc::new(Writers { turn, line })))
+            let waiting = 0.into();
+            let writers = Writers {
+                turn,
+                line,
+                waiting,
+            };
+            Ok(Pool::Sqlite(pool, Arc::new(writers)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| DbError::Config(e.to_string()))?
@@ -332,7 +356,9 @@ impl Pool {
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p, writers) => {
+                let in_line = InLine::new(writers);
                 let permit = writers_turn(p, &writers.turn).await?;
+                drop(in_line);
                 // The permit is released when the transaction ends: after
                 // `commit` returns, or when it is dropped. A nested write
                 // transaction would wait for it forever; none exists (every
@@ -357,6 +383,7 @@ impl Pool {
         let Pool::Sqlite(p, writers) = self else {
             return Err(not_sqlite());
         };
+        let _in_line = InLine::new(writers);
         let (reply, rows) = oneshot::channel();
         let until = Instant::now() + p.options().get_acquire_timeout();
         writers
@@ -382,20 +409,14 @@ impl Pool {
         E: From<sqlx::Error> + Transient,
         F: for<'t> Fn(&'t mut Tx, &'t I) -> Work<'t, T, E>,
     {
-        let mut attempt = 1;
-        loop {
-            let outcome: Result<T, E> = async {
-                let mut tx = self.begin_write().await?;
-                let value = work(&mut tx, input).await?;
-                tx.commit().await?;
-                Ok(value)
-            }
-            .await;
-            match outcome {
-                Err(e) if again(&e, attempt) => pause(&mut attempt).await,
-                other => return other,
-            }
-        }
+        let work = &work;
+        retried(move || async move {
+            let mut tx = self.begin_write().await?;
+            let value = work(&mut tx, input).await?;
+            tx.commit().await?;
+            Ok(value)
+        })
+        .await
     }
     // ANCHOR_END: transaction
 
@@ -407,10 +428,37 @@ impl Pool {
             .map(|_| ()))
     }
 
+    /// SQLite writes waiting for their turn or in line; 0 on PostgreSQL,
+    /// where writes wait for a connection like reads, and sqlx does not
+    /// count the requests that wait for one.
+    pub fn writes_waiting(&self) -> i64 {
+        match self {
+            Pool::Sqlite(_, w) => w.waiting.load(std::sync::atomic::Ordering::Relaxed),
+            Pool::Postgres(_) => 0,
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Pool::Sqlite(..) => "sqlite",
             Pool::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Runs `attempt` and, when the database reports a transient failure, runs
+/// it again after a short random pause, at most [`ATTEMPTS`] times in all.
+pub async fn retried<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    E: Transient,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut count = 1;
+    loop {
+        match attempt().await {
+            Err(e) if again(&e, count) => pause(&mut count).await,
+            other => return other,
         }
     }
 }

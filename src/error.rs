@@ -376,6 +376,9 @@ impl Transient for ApiError {
             ApiError::Internal(e) => e
                 .downcast_ref::<sqlx::Error>()
                 .is_some_and(Transient::is_transient),
+            // A transaction that found the world changed under it (see
+            // `ledger::close`) asks to run again.
+            ApiError::DatabaseBusy => true,
             _ => false,
         }
     }
@@ -384,7 +387,7 @@ impl Transient for ApiError {
 /// A transient failure that outlived every retry is the database being busy,
 /// not a bug: 503, never 500.
 pub fn settle(e: ApiError) -> ApiError {
-    if e.is_transient() {
+    if e.is_transient() && !matches!(e, ApiError::DatabaseBusy) {
         tracing::warn!(error = ?e, "a transaction failed transiently on every attempt");
         ApiError::DatabaseBusy
     } else {

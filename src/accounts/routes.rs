@@ -9,7 +9,7 @@ use super::store;
 use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::domain::time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Fails};
 use crate::http::{Created, Cursor, Cursors, IfMatch, Limit, Paged, Query, Tagged, Valid};
 use crate::ledger;
 
@@ -133,10 +133,15 @@ pub async fn account_update(
 ///
 /// Its movements are deleted with it, and so are the other legs of its
 /// transfers (a transfer has both legs or neither), which moves the balances
-/// of those other accounts back.
+/// of those other accounts back. 422 when moving one of those balances back
+/// would take it out of range; then nothing is deleted.
 #[openapi(tag = "accounts")]
 #[delete("/accounts/<id>")]
-pub async fn account_delete(user: AuthUser, id: Uuid, db: &Db) -> ApiResult<NoContent> {
+pub async fn account_delete(
+    user: AuthUser,
+    id: Uuid,
+    db: &Db,
+) -> ApiResult<NoContent, Fails<422>> {
     db.transaction(&(), |tx, ()| {
         Box::pin(async move {
             if ledger::close(tx, user.id, id, time::now()).await?
@@ -149,4 +154,5 @@ pub async fn account_delete(user: AuthUser, id: Uuid, db: &Db) -> ApiResult<NoCo
         })
     })
     .await
+    .map_err(Fails)
 }

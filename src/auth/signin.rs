@@ -86,20 +86,34 @@ pub async fn redeem(
     code: &SignInCode,
 ) -> Result<AccessToken, ApiError> {
     let now = time::now();
-    let (latest, tries) = store::latest_code(db, email.as_str(), now - WINDOW).await?;
-    if tries.count >= TRIES_PER_WINDOW {
-        return Err(ApiError::TooManyRequests {
-            detail: "too many wrong codes for this address; try again later",
-            retry_after: seconds_until_window_after(tries.oldest.unwrap_or(now), now),
-        });
-    }
-    let row = latest.ok_or_else(wrong_code)?;
-    if row.consumed_at.is_some() || row.expires_at <= now || row.attempts >= TRIES_PER_CODE {
-        return Err(wrong_code());
-    }
-    if !store::spend_attempt(db, row.id, TRIES_PER_CODE).await?
-        || !tokens.code_matches(row.id, code.as_str(), &row.code_hash)
-    {
+    let row = db
+        .transaction(email.as_str(), move |tx, email| {
+            Box::pin(async move {
+                // Serialised per address (as `send_code` is), so parallel
+                // guesses cannot all read a count under the cap and each
+                // spend a try past it.
+                tx.lock_key(email).await?;
+                let (latest, tries) = store::latest_code(tx, email, now - WINDOW).await?;
+                if tries.count >= TRIES_PER_WINDOW {
+                    return Err(ApiError::TooManyRequests {
+                        detail: "too many wrong codes for this address; try again later",
+                        retry_after: seconds_until_window_after(tries.oldest.unwrap_or(now), now),
+                    });
+                }
+                let row = latest.ok_or_else(wrong_code)?;
+                let spent = row.attempts >= TRIES_PER_CODE;
+                if row.consumed_at.is_some() || row.expires_at <= now || spent {
+                    return Err(wrong_code());
+                }
+                if !store::spend_attempt(tx, row.id, TRIES_PER_CODE).await? {
+                    return Err(wrong_code());
+                }
+                Ok(row)
+            })
+        })
+        .await?;
+    // The try is spent (committed) whether or not the code is right.
+    if !tokens.code_matches(row.id, code.as_str(), &row.code_hash) {
         return Err(wrong_code());
     }
     let code_id = row.id;

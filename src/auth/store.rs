@@ -68,17 +68,17 @@ pub struct Tries {
 /// The newest code sent to `email` (the only one that can still sign in),
 /// and the tries of all the address's codes since `since`.
 pub async fn latest_code(
-    pool: &Pool,
+    tx: &mut Tx,
     email: &str,
     since: DateTime<Utc>,
 ) -> Result<(Option<CodeRow>, Tries), sqlx::Error> {
-    with_pool!(pool, |p| {
+    with_tx!(tx, |c| {
         let code = sqlx::query_as(
             "SELECT id, code_hash, attempts, expires_at, consumed_at FROM otp_codes
              WHERE email = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
         )
         .bind(email)
-        .fetch_optional(p)
+        .fetch_optional(&mut **c)
         .await?;
         let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(attempts), 0) AS BIGINT),
@@ -87,7 +87,7 @@ pub async fn latest_code(
         )
         .bind(email)
         .bind(since)
-        .fetch_one(p)
+        .fetch_one(&mut **c)
         .await?;
         Ok((code, Tries { count, oldest }))
     })
@@ -95,14 +95,14 @@ pub async fn latest_code(
 
 /// Counts one try against a code; `false` when it is burnt or already used.
 /// Atomic, so parallel guesses cannot exceed `max`.
-pub async fn spend_attempt(pool: &Pool, id: Uuid, max: i32) -> Result<bool, sqlx::Error> {
-    let done = with_pool!(pool, |p| sqlx::query(
+pub async fn spend_attempt(tx: &mut Tx, id: Uuid, max: i32) -> Result<bool, sqlx::Error> {
+    let done = with_tx!(tx, |c| sqlx::query(
         "UPDATE otp_codes SET attempts = attempts + 1
          WHERE id = $1 AND attempts < $2 AND consumed_at IS NULL"
     )
     .bind(id)
     .bind(max)
-    .execute(p)
+    .execute(&mut **c)
     .await?
     .rows_affected());
     Ok(done == 1)

@@ -97,14 +97,19 @@ pub async fn post_alone(
             .await
             .map_err(refusal);
     };
-    let mut c = pool.acquire().await?;
-    match store::post_postgres(&mut c, user, account, entry, counted, now).await {
-        Ok(movement) => Ok(movement),
-        Err(store::Refused::AccountOrBalance) => Err(account_refusal(
-            store::account_exists_postgres(&mut c, user, account).await?,
-        )),
-        Err(refused) => Err(refusal(refused)),
-    }
+    // One statement, its own transaction: a transient failure runs it again,
+    // as `Pool::transaction` does.
+    crate::db::retried(move || async move {
+        let mut c = pool.acquire().await?;
+        match store::post_postgres(&mut c, user, account, entry, counted, now).await {
+            Ok(movement) => Ok(movement),
+            Err(store::Refused::AccountOrBalance) => Err(account_refusal(
+                store::account_exists_postgres(&mut c, user, account).await?,
+            )),
+            Err(refused) => Err(refusal(refused)),
+        }
+    })
+    .await
 }
 
 /// The balance would leave its range, or there is no such account.
@@ -249,6 +254,12 @@ pub async fn close(
         return Ok(false);
     }
     let mut legs = store::partner_legs(tx, account).await?;
+    // A transfer that committed between the first read and the locks can
+    // name an account not locked yet; locking it now would break the lock
+    // order, so the transaction runs again and reads it first.
+    if legs.iter().any(|leg| !accounts.contains(&leg.account_id)) {
+        return Err(ApiError::DatabaseBusy);
+    }
     legs.sort_by_key(|leg| leg.account_id);
     for leg in &legs {
         shift(tx, user, leg.account_id, -leg.amount, now).await?;

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use rocket::fairing::{Fairing, Info, Kind};
@@ -40,6 +40,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    waiting: IntGauge,
     pool_timeouts: IntCounter,
 }
 
@@ -69,6 +70,12 @@ impl Metrics {
             &["state"],
         )
         .expect("a valid metric");
+        let waiting = IntGauge::new(
+            "tally_db_writes_waiting",
+            "SQLite writes waiting for the one writer's turn, or in line for a group; \
+             always 0 on PostgreSQL.",
+        )
+        .expect("a valid metric");
         let pool_timeouts = IntCounter::new(
             "tally_db_pool_timeouts_total",
             "Requests that waited for a connection until the acquire timeout (answered 503).",
@@ -86,6 +93,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
+            Box::new(waiting.clone()),
             Box::new(pool_timeouts.clone()),
             Box::new(build),
         ] {
@@ -96,6 +104,7 @@ impl Metrics {
             requests,
             latency,
             pool,
+            waiting,
             pool_timeouts,
         }
     }
@@ -115,6 +124,7 @@ impl Metrics {
         ] {
             self.pool.with_label_values(&[state]).set(value);
         }
+        self.waiting.set(pool.writes_waiting());
         self.pool_timeouts
             .inc_by(crate::db::POOL_TIMEOUTS.swap(0, Ordering::Relaxed));
         let mut out = Vec::new();

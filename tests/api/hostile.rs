@@ -332,6 +332,48 @@ async fn income_ten_short_of_64_bits(app: &TestApp, account: &str, day: &str) {
 }
 
 api_test!(
+    deleting_an_account_whose_transfer_leg_cannot_move_back_is_422_and_deletes_nothing,
+    |app| {
+        let (token, a) = setup(app).await;
+        let b = create_account(
+            app,
+            &token,
+            json!({"name": "B", "kind": "cash", "currency": "EUR"}),
+        )
+        .await;
+        let b = format!("/v1/accounts/{}", b["id"].as_str().unwrap());
+        let id = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+        let reply = app
+            .post(
+                "/v1/transfers",
+                json!({"from_account_id": id(&a), "to_account_id": id(&b), "amount": 10}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(reply.status, Status::Created, "{reply:?}");
+        // B spent down to the floor after the transfer came in: moving the
+        // transfer's leg on B back would take B below -10^18.
+        let floor = -tally::domain::MAX_BALANCE;
+        let b_id = uuid::Uuid::parse_str(&id(&b)).unwrap();
+        crate::with_pool!(app.pool(), |p| {
+            sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
+                .bind(floor)
+                .bind(b_id)
+                .execute(p)
+                .await
+                .unwrap();
+        });
+        let reply = app.call(Req::new(Method::Delete, &a).token(Some(&token))).await;
+        let problem = reply.problem(Status::UnprocessableEntity);
+        assert_eq!(problem["errors"][0]["code"], "balance_range", "{problem}");
+        assert_eq!(app.get(&a, Some(&token)).await.status, Status::Ok);
+        assert_eq!(app.get(&b, Some(&token)).await.body["balance"], floor);
+        let legs = app.get(&format!("{b}/movements"), Some(&token)).await;
+        assert_eq!(legs.body["items"].as_array().unwrap().len(), 1, "{legs:?}");
+    }
+);
+
+api_test!(
     a_days_total_that_would_leave_64_bits_is_422_and_writes_nothing,
     |app| {
         let (token, account) = setup(app).await;
@@ -469,3 +511,110 @@ api_test!(
         );
     }
 );
+
+/// PostgreSQL only: SQLite's busy writers wait in Tally's own queue, and no
+/// statement can make SQLite report a deadlock. A trigger reports one
+/// (SQLSTATE 40P01) on the inserts of movements described `flaky` while a
+/// sequence counts below `fails`, and on every insert described `deadlocked`.
+mod a_deadlock_is_retried_and_one_that_persists_is_503_and_writes_nothing {
+    use super::*;
+
+    async fn deadlock_on_insert(app: &TestApp, fails: i64) {
+        let tally::db::Pool::Postgres(pool) = app.pool() else {
+            unreachable!()
+        };
+        sqlx::raw_sql(&format!(
+            "CREATE SEQUENCE flaky;
+             CREATE FUNCTION deadlock() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                 IF NEW.description = 'deadlocked' OR nextval('flaky') <= {fails} THEN
+                     RAISE EXCEPTION 'a deadlock, staged' USING ERRCODE = '40P01';
+                 END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER deadlock BEFORE INSERT ON movements FOR EACH ROW
+                 WHEN (NEW.description IN ('flaky', 'deadlocked')) EXECUTE FUNCTION deadlock()"
+        ))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    async fn tries(app: &TestApp) -> i64 {
+        let tally::db::Pool::Postgres(pool) = app.pool() else {
+            unreachable!()
+        };
+        sqlx::query_scalar("SELECT last_value FROM flaky")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        crate::helpers::run(crate::helpers::Backend::Postgres, async |app: &TestApp| {
+            let (token, account) = setup(app).await;
+            let other = create_account(
+                app,
+                &token,
+                json!({"name": "B", "kind": "cash", "currency": "EUR", "opening_balance": 1000}),
+            )
+            .await;
+            let other = format!("/v1/accounts/{}", other["id"].as_str().unwrap());
+            deadlock_on_insert(app, 2).await;
+            let path = format!("{account}/movements");
+
+            // A post (one statement of its own) fails twice, then lands.
+            let reply = app
+                .post(
+                    &path,
+                    json!({"amount": 70, "description": "flaky"}),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(reply.status, Status::Created, "{reply:?}");
+            assert_eq!(tries(app).await, 3, "two failures, then the third try");
+            assert_eq!(balance_and_sum(app, &token, &account).await, (70, 70));
+
+            // A transfer (a transaction of several statements) the same way.
+            let leg = json!({
+                "from_account_id": other.rsplit('/').next().unwrap(),
+                "to_account_id": account.rsplit('/').next().unwrap(),
+                "amount": 30, "description": "flaky",
+            });
+            sqlx::query("SELECT setval('flaky', 1, false)")
+                .execute(match app.pool() {
+                    tally::db::Pool::Postgres(p) => p,
+                    _ => unreachable!(),
+                })
+                .await
+                .unwrap();
+            let reply = app.post("/v1/transfers", leg, Some(&token)).await;
+            assert_eq!(reply.status, Status::Created, "{reply:?}");
+            assert_eq!(balance_and_sum(app, &token, &account).await, (100, 100));
+            assert_eq!(balance_and_sum(app, &token, &other).await, (970, 970));
+
+            // A deadlock on every try: 503 with Retry-After, nothing written.
+            for (to, body) in [
+                (
+                    path.clone(),
+                    json!({"amount": 5, "description": "deadlocked"}),
+                ),
+                (
+                    "/v1/transfers".to_owned(),
+                    json!({
+                        "from_account_id": account.rsplit('/').next().unwrap(),
+                        "to_account_id": other.rsplit('/').next().unwrap(),
+                        "amount": 5, "description": "deadlocked",
+                    }),
+                ),
+            ] {
+                let reply = app.post(&to, body, Some(&token)).await;
+                reply.problem(Status::ServiceUnavailable);
+                assert!(reply.header("Retry-After").is_some(), "{reply:?}");
+            }
+            assert_eq!(balance_and_sum(app, &token, &account).await, (100, 100));
+            assert_eq!(balance_and_sum(app, &token, &other).await, (970, 970));
+        })
+        .await
+    }
+}

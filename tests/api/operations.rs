@@ -74,6 +74,7 @@ api_test!(
             );
         }
         assert!(text.contains("tally_db_pool_timeouts_total 0"), "{text}");
+        assert!(text.contains("tally_db_writes_waiting 0"), "{text}");
         assert!(text.contains("tally_build_info{backend="), "{text}");
     }
 );

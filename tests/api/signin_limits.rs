@@ -127,3 +127,47 @@ api_test!(
         limited(&reply);
     }
 );
+
+api_test!(
+    wrong_tries_sent_all_at_once_spend_no_more_than_the_addresses_ten,
+    |app| {
+        // 5 wrong tries on a first code and 3 on a second: 8 of the
+        // address's 10. A third code's own 5 tries would allow 5 more.
+        for tries in [5, 3] {
+            let code = app.request_code("ana@example.com").await;
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            for _ in 0..tries {
+                app.post(
+                    "/v1/auth/token",
+                    json!({"email": "ana@example.com", "code": wrong}),
+                    None,
+                )
+                .await
+                .problem(Status::Unauthorized);
+            }
+        }
+        let code = app.request_code("ana@example.com").await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let guesses = (0..30).map(|_| {
+            app.post(
+                "/v1/auth/token",
+                json!({"email": "ana@example.com", "code": wrong}),
+                None,
+            )
+        });
+        let replies = futures::future::join_all(guesses).await;
+        let count = |status| replies.iter().filter(|r| r.status == status).count();
+        assert_eq!(
+            (count(Status::Unauthorized), count(Status::TooManyRequests)),
+            (2, 28),
+            "{replies:?}"
+        );
+        let spent: i64 = crate::with_pool!(app.pool(), |p| {
+            sqlx::query_scalar("SELECT CAST(SUM(attempts) AS BIGINT) FROM otp_codes")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        });
+        assert_eq!(spent, 10);
+    }
+);
