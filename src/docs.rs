@@ -78,7 +78,8 @@ pub fn finish(spec: &mut OpenApi) {
     spec.tags = [
         (
             "auth",
-            "Passwordless sign-in: a code by e-mail, exchanged for a bearer token.",
+            "Passwordless sign-in: a code by e-mail, exchanged for a bearer token. \
+             Limited per e-mail address and per client address (429 with `Retry-After`).",
         ),
         ("profile", "The signed-in user."),
         (
