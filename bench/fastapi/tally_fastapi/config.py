@@ -70,7 +70,7 @@ def load() -> Settings:
         smtp_password=unquote(parts.password) if parts.password else None,
         smtp_tls=tls,
         mail_from=os.environ.get("TALLY_MAIL_FROM", "Tally <no-reply@localhost>"),
-        # Per worker process. Tally's defaults: 10 on PostgreSQL, 4 on SQLite.
+        # Per worker process. Tally: 10 on PostgreSQL; on SQLite 3 pooled plus its writers' own.
         pool_size=int(os.environ.get("FASTAPI_POOL_SIZE", "10" if backend == "postgres" else "4")),
         pg_ssl=params.get("sslmode", "prefer") if backend == "postgres" else "prefer",
     )
