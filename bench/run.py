@@ -220,6 +220,23 @@ def rss_kb(pids) -> int:
     return total
 
 
+def pss_kb(pids) -> int:
+    """Proportional set size: each shared page counted once over the processes
+    that share it, so uvicorn's workers and supervisor are not each charged
+    for the same library pages, as summed RSS charges them."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
 class Sampler(threading.Thread):
     """Sums the resident memory of a process tree every 100 ms."""
 
@@ -506,6 +523,7 @@ def measure(app: App, data_file: str, args, out_dir: str) -> dict:
     result = wrk(url, script, [data_file], duration=args.duration, connections=args.connections,
                  threads=args.threads, out_path=os.path.join(out_dir, f"wrk-{app.name}.txt"))  # fmt: skip
     peak = sampler.finish()
+    pss = pss_kb(tree(app.proc.pid))
     after = cpu_ticks(tree(app.proc.pid))
     ticks = sum(after.get(pid, 0) - before.get(pid, 0) for pid in after)
     cpu_s = ticks / CLK_TCK
@@ -522,6 +540,7 @@ def measure(app: App, data_file: str, args, out_dir: str) -> dict:
         db_cpu_us_per_request=db_cpu_s * 1e6 / max(result["requests"], 1) if app.backend == "postgres" else None,
         idle_rss_kb=idle,
         peak_rss_kb=peak,
+        pss_after_kb=pss,
         rss_samples=sampler.samples,
     )
     return result
@@ -556,6 +575,8 @@ def table(backend: str, t: dict, f: dict, args, binary_size, b: dict | None = No
          ratio(f["cpu_us_per_request"], t["cpu_us_per_request"])),
         ("idle RSS", fmt_mb(t["idle_rss_kb"]), fmt_mb(f["idle_rss_kb"]), ratio(f["idle_rss_kb"], t["idle_rss_kb"])),
         ("peak RSS", fmt_mb(t["peak_rss_kb"]), fmt_mb(f["peak_rss_kb"]), ratio(f["peak_rss_kb"], t["peak_rss_kb"])),
+        ("PSS after the mix", fmt_mb(t["pss_after_kb"]), fmt_mb(f["pss_after_kb"]),
+         ratio(f["pss_after_kb"], t["pss_after_kb"])),
     ]  # fmt: skip
     if backend == "postgres":
         rows.append((
@@ -564,7 +585,8 @@ def table(backend: str, t: dict, f: dict, args, binary_size, b: dict | None = No
         ))  # fmt: skip
     if b is not None:  # the same rows for an earlier build, measured in the same run
         cells = [f"{b['rps']:,.0f}", fmt_ms(b["latency_us"]["p50"]), fmt_ms(b["latency_us"]["p99"]), f"{b['errors']}",
-                 f"{b['cpu_us_per_request']:,.0f}", fmt_mb(b["idle_rss_kb"]), fmt_mb(b["peak_rss_kb"])]  # fmt: skip
+                 f"{b['cpu_us_per_request']:,.0f}", fmt_mb(b["idle_rss_kb"]), fmt_mb(b["peak_rss_kb"]),
+                 fmt_mb(b["pss_after_kb"])]  # fmt: skip
         if backend == "postgres":
             cells.append(f"{b['db_cpu_us_per_request']:,.0f}")
         rows = [(*row, cell) for row, cell in zip(rows, cells)]
@@ -579,7 +601,8 @@ def table(backend: str, t: dict, f: dict, args, binary_size, b: dict | None = No
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
         "ratio: how many times better Tally is (> 1: Tally is ahead). CPU µs/request and RSS count the "
-        "app's own processes (all uvicorn processes for FastAPI)"
+        "app's own processes (all uvicorn processes for FastAPI; RSS sums them, so pages they share count "
+        "once per process, and PSS counts each page once)"
         + ("; PostgreSQL CPU counts the server processes serving that app's database." if backend == "postgres"
            else "; SQLite runs inside the app's processes."),
     ]

@@ -79,14 +79,18 @@ struct InLine<'w>(&'w Writers);
 
 impl<'w> InLine<'w> {
     fn new(writers: &'w Writers) -> Self {
-        writers.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        writers
+            .waiting
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         InLine(writers)
     }
 }
 
 impl Drop for InLine<'_> {
     fn drop(&mut self) {
-        self.0.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0
+            .waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

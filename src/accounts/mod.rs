@@ -2,6 +2,7 @@
 
 mod model;
 mod routes;
+mod service;
 mod store;
 
 pub use model::{account_example, Account, AccountKind};

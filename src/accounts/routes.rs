@@ -5,13 +5,12 @@ use rocket_okapi::{openapi, openapi_get_routes_spec};
 use uuid::Uuid;
 
 use super::model::{Account, AccountCreate, AccountUpdate};
+use super::service::{self, no_account};
 use super::store;
 use crate::auth::AuthUser;
 use crate::db::Db;
-use crate::domain::time;
-use crate::error::{ApiError, ApiResult, Fails};
+use crate::error::{ApiResult, Fails};
 use crate::http::{Created, Cursor, Cursors, IfMatch, Limit, Paged, Query, Tagged, Valid};
-use crate::ledger;
 
 pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
     openapi_get_routes_spec![
@@ -24,10 +23,6 @@ pub fn routes_and_spec() -> (Vec<Route>, OpenApi) {
 }
 
 const SCOPE: &str = "accounts";
-
-fn no_account() -> ApiError {
-    ApiError::NotFound("no such account")
-}
 
 /// # List accounts
 ///
@@ -61,21 +56,7 @@ pub async fn account_create(
     body: Valid<AccountCreate>,
     db: &Db,
 ) -> ApiResult<Created<Tagged<Account>>> {
-    let account = db
-        .transaction(&*body, |tx, new| {
-            Box::pin(async move {
-                let now = time::now();
-                let account = store::insert(tx, user.id, new, now).await?;
-                let Some(amount) = new.opening_balance.amount() else {
-                    return Ok(account);
-                };
-                ledger::open(tx, account.id, amount, now).await?;
-                store::find_for_update(tx, user.id, account.id)
-                    .await?
-                    .ok_or_else(no_account)
-            })
-        })
-        .await?;
+    let account = service::create(db, user.id, &body).await?;
     Ok(Created::at(
         format!("/v1/accounts/{}", account.id),
         Tagged(account),
@@ -106,26 +87,7 @@ pub async fn account_update(
     body: Valid<AccountUpdate>,
     db: &Db,
 ) -> ApiResult<Tagged<Account>> {
-    let account = db
-        .transaction(&(&*body, &if_match), move |tx, &(change, if_match)| {
-            Box::pin(async move {
-                let current = store::find_for_update(tx, user.id, id)
-                    .await?
-                    .ok_or_else(no_account)?;
-                if_match.check(&crate::http::Versioned::etag(&current))?;
-                let name = change
-                    .name
-                    .as_ref()
-                    .map_or(current.name.as_str(), |n| n.as_str());
-                let kind = change.kind.unwrap_or(current.kind);
-                if name == current.name && kind == current.kind {
-                    // A change that changes nothing keeps the ETag.
-                    return Ok::<_, ApiError>(current);
-                }
-                Ok(store::rename(tx, user.id, id, name, kind, time::now()).await?)
-            })
-        })
-        .await?;
+    let account = service::update(db, user.id, id, &body, &if_match).await?;
     Ok(Tagged(account))
 }
 
@@ -137,22 +99,7 @@ pub async fn account_update(
 /// would take it out of range; then nothing is deleted.
 #[openapi(tag = "accounts")]
 #[delete("/accounts/<id>")]
-pub async fn account_delete(
-    user: AuthUser,
-    id: Uuid,
-    db: &Db,
-) -> ApiResult<NoContent, Fails<422>> {
-    db.transaction(&(), |tx, ()| {
-        Box::pin(async move {
-            if ledger::close(tx, user.id, id, time::now()).await?
-                && store::delete(tx, user.id, id).await?
-            {
-                Ok(NoContent)
-            } else {
-                Err(no_account())
-            }
-        })
-    })
-    .await
-    .map_err(Fails)
+pub async fn account_delete(user: AuthUser, id: Uuid, db: &Db) -> ApiResult<NoContent, Fails<422>> {
+    service::delete(db, user.id, id).await.map_err(Fails)?;
+    Ok(NoContent)
 }

@@ -19,6 +19,8 @@ pub struct Network {
 
 impl Network {
     fn trusts(&self, ip: IpAddr) -> bool {
+        // A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`.
+        let ip = ip.to_canonical();
         self.trusted.iter().any(|net| net.contains(&ip))
     }
 
@@ -39,7 +41,7 @@ fn network<'r>(req: &'r Request<'_>) -> &'r Network {
 /// The client's address: the socket's peer, unless that peer is a trusted
 /// proxy; then the nearest address in `X-Forwarded-For` that is not one.
 pub fn client_ip(req: &Request<'_>) -> Option<IpAddr> {
-    let peer = req.remote()?.ip();
+    let peer = req.remote()?.ip().to_canonical();
     let net = network(req);
     if net.lambda || !net.trusts(peer) {
         return Some(peer);
@@ -48,7 +50,7 @@ pub fn client_ip(req: &Request<'_>) -> Option<IpAddr> {
         .headers()
         .get("X-Forwarded-For")
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
+        .filter_map(|a| a.trim().parse().ok().map(|ip: IpAddr| ip.to_canonical()))
         .collect();
     Some(
         forwarded
@@ -120,5 +122,19 @@ mod tests {
             .header(Header::new("X-Forwarded-Prefix", "/api"));
         assert_eq!(client_ip(req.inner()), "198.51.100.7".parse().ok());
         assert_eq!(forwarded_prefix(req.inner()), Some("/api"));
+    }
+
+    #[rocket::async_test]
+    async fn an_ipv4_peer_on_a_dual_stack_socket_is_the_ipv4_address() {
+        let c = client(net(&["10.0.0.0/8"])).await;
+        let req = c
+            .get("/")
+            .remote("[::ffff:10.0.0.2]:5000".parse::<SocketAddr>().unwrap())
+            .header(Header::new("X-Forwarded-For", "::ffff:198.51.100.7"));
+        assert_eq!(client_ip(req.inner()), "198.51.100.7".parse().ok());
+        let direct = c
+            .get("/")
+            .remote("[::ffff:203.0.113.9]:5000".parse::<SocketAddr>().unwrap());
+        assert_eq!(client_ip(direct.inner()), "203.0.113.9".parse().ok());
     }
 }

@@ -64,6 +64,17 @@ pub fn allowed_on(rocket: &Rocket<Orbit>, uri: &Origin<'_>) -> Vec<Method> {
     ORDER.into_iter().filter(|m| found.contains(m)).collect()
 }
 
+/// The path pattern (`/v1/accounts/<id>`) of a route that has the
+/// request's path, whatever its method: what a 405 is counted under.
+pub fn template<'a>(req: &Request<'a>) -> Option<&'a str> {
+    let path: Vec<&str> = req.uri().path().segments().collect();
+    req.rocket()
+        .routes()
+        .filter(|r| r.name.as_deref() != Some(OPTIONS_ROUTE))
+        .find(|r| matches(r.uri.path(), &path))
+        .map(|r| r.uri.as_str())
+}
+
 /// `GET, HEAD, OPTIONS`.
 pub fn allow_header(methods: &[Method]) -> String {
     methods

@@ -18,7 +18,7 @@ pub use client::{client_ip, Network, PREFIX_HEADER};
 pub use cors::Cors;
 pub use cursor::Cursors;
 pub use link::{prefix, public, Prefix};
-pub use methods::{allow_header, allowed, routes as method_routes};
+pub use methods::{allow_header, allowed, routes as method_routes, template as route_template};
 pub use precondition::IfMatch;
 pub use query::{CategoryFilter, Cursor, From, Limit, Query, QueryParam, To};
 pub use reply::{Accepted, Created, Page, Paged, Reply, Tagged, Versioned};

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Status};
@@ -162,7 +162,14 @@ impl Fairing for Recorder {
         if route.is_some_and(|r| r.uri.path() == PATH) {
             return;
         }
-        let template = route.map_or("unmatched", |r| r.uri.as_str());
+        let template = match route {
+            Some(r) => r.uri.as_str(),
+            // A 405's path has routes, under another method.
+            None if res.status() == Status::MethodNotAllowed => {
+                crate::http::route_template(req).unwrap_or("unmatched")
+            }
+            None => "unmatched",
+        };
         let method = req.method().as_str();
         let status = res.status().code.to_string();
         let labels = [template, method, status.as_str()];

@@ -56,10 +56,9 @@ pub async fn movement_list(
         after: cursors.decode_position(&scope, cursor.0 .0.as_deref())?,
     };
     let limit = limit.0 .0;
-    let items = store::list(db, user.id, id, &filter, limit + 1).await?;
-    if items.is_empty() && !store::account_exists(db, user.id, id).await? {
-        return Err(ApiError::NotFound("no such account"));
-    }
+    let items = store::page(db, user.id, id, &filter, limit + 1)
+        .await?
+        .ok_or(ApiError::NotFound("no such account"))?;
     Ok(Paged::new(items, limit, |m| {
         cursors.encode_position(&scope, m.occurred_at, m.id)
     }))

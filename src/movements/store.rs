@@ -66,7 +66,24 @@ pub fn list_sql(shape: usize) -> &'static str {
     })[shape]
 }
 
-pub async fn list(
+/// A page of `user`'s `account`'s movements, or `None` when the account is
+/// not theirs. The page's query checks ownership itself; only an empty page
+/// asks whether the account exists.
+pub async fn page(
+    pool: &Pool,
+    user: Uuid,
+    account: Uuid,
+    filter: &Filter<'_>,
+    limit: u32,
+) -> Result<Option<Vec<Movement>>, sqlx::Error> {
+    let items = list(pool, user, account, filter, limit).await?;
+    if items.is_empty() && !account_exists(pool, user, account).await? {
+        return Ok(None);
+    }
+    Ok(Some(items))
+}
+
+async fn list(
     pool: &Pool,
     user: Uuid,
     account: Uuid,
@@ -112,7 +129,7 @@ pub async fn find(
 }
 
 /// Whether `user` owns `account`.
-pub async fn account_exists(pool: &Pool, user: Uuid, account: Uuid) -> Result<bool, sqlx::Error> {
+async fn account_exists(pool: &Pool, user: Uuid, account: Uuid) -> Result<bool, sqlx::Error> {
     with_pool!(pool, |p| sqlx::query_scalar::<_, i32>(
         "SELECT 1 FROM accounts WHERE id = $1 AND user_id = $2"
     )

@@ -2,5 +2,6 @@
 
 mod model;
 mod routes;
+mod service;
 
 pub use routes::routes_and_spec;

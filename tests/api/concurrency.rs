@@ -219,7 +219,8 @@ async fn movements(app: &TestApp, token: &str, account: &str, n: i64) -> Vec<Str
 }
 
 /// `n` transfers from `a` to `b`, and the paths of their legs on `a`.
-async fn transfers(app: &TestApp, token: &str, a: &str, b: &str, n: i64) -> Vec<String> {
+/// `n` transfers from `a` to `b`: the paths of each one's two legs.
+async fn transfers(app: &TestApp, token: &str, a: &str, b: &str, n: i64) -> Vec<(String, String)> {
     let id = |path: &str| path.rsplit('/').next().unwrap().to_owned();
     let mut legs = Vec::new();
     for i in 1..=n {
@@ -231,10 +232,13 @@ async fn transfers(app: &TestApp, token: &str, a: &str, b: &str, n: i64) -> Vec<
             )
             .await;
         assert_eq!(r.status, Status::Created, "{r:?}");
-        legs.push(format!(
-            "{a}/movements/{}",
-            r.body["from_movement"]["id"].as_str().unwrap()
-        ));
+        let leg = |account: &str, side: &str| {
+            format!(
+                "{account}/movements/{}",
+                r.body[side]["id"].as_str().unwrap()
+            )
+        };
+        legs.push((leg(a, "from_movement"), leg(b, "to_movement")));
     }
     legs
 }
@@ -247,7 +251,13 @@ api_test!(
             let a = account(app, &token, &format!("a{round}"), 1_000).await;
             let b = account(app, &token, &format!("b{round}"), 1_000).await;
             let mut targets = movements(app, &token, &a, 20).await;
-            targets.extend(transfers(app, &token, &a, &b, 10).await);
+            // Half the transfers by their leg on a, half by their leg on b.
+            let legs = transfers(app, &token, &a, &b, 10).await;
+            targets.extend(
+                legs.into_iter()
+                    .enumerate()
+                    .map(|(i, (from, to))| if i % 2 == 0 { from } else { to }),
+            );
             let deletions = targets.iter().map(|m| app.delete(m, Some(&token)));
             let (replies, closed) = futures::join!(
                 futures::future::join_all(deletions),
@@ -270,7 +280,8 @@ api_test!(
             let a = account(app, &token, "a", 500).await;
             let b = account(app, &token, "b", 500).await;
             let mut targets = movements(app, &token, &a, 15).await;
-            targets.extend(transfers(app, &token, &a, &b, 10).await);
+            let legs = transfers(app, &token, &a, &b, 10).await;
+            targets.extend(legs.into_iter().map(|(from, _)| from));
             let deletions = targets.iter().map(|m| app.delete(m, Some(&token)));
             let posts = (0..10).map(|i| {
                 let key = format!("k{i}");
@@ -327,10 +338,10 @@ api_test!(
                 Some(&token),
             )
         });
-        // Each old leg is deleted twice at once, from either side.
+        // Each old transfer is deleted twice at once, once from each side.
         let deletions = legs
             .iter()
-            .chain(legs.iter())
+            .flat_map(|(from, to)| [from, to])
             .map(|leg| app.delete(leg, Some(&token)));
         let (made, deleted) = futures::join!(
             futures::future::join_all(new_transfers),

@@ -363,7 +363,9 @@ api_test!(
                 .await
                 .unwrap();
         });
-        let reply = app.call(Req::new(Method::Delete, &a).token(Some(&token))).await;
+        let reply = app
+            .call(Req::new(Method::Delete, &a).token(Some(&token)))
+            .await;
         let problem = reply.problem(Status::UnprocessableEntity);
         assert_eq!(problem["errors"][0]["code"], "balance_range", "{problem}");
         assert_eq!(app.get(&a, Some(&token)).await.status, Status::Ok);

@@ -40,6 +40,9 @@ api_test!(
         .await
         .problem(Status::NotFound);
         app.get("/no/such/path", None).await;
+        app.call(Req::new(Method::Put, &account).token(Some(&token)))
+            .await
+            .problem(Status::MethodNotAllowed);
         scrape(app).await;
         let text = scrape(app).await;
         let by = |route: &str, method: &str, status: u16| {
@@ -54,6 +57,7 @@ api_test!(
         assert_eq!(by("/v1/accounts/<id>", "GET", 404), Some(1.0), "{text}");
         assert_eq!(by("/v1/accounts", "POST", 201), Some(1.0), "{text}");
         assert_eq!(by("unmatched", "GET", 404), Some(1.0), "{text}");
+        assert_eq!(by("/v1/accounts/<id>", "PUT", 405), Some(1.0), "{text}");
         assert!(!text.contains(&account[1..]), "no raw paths in labels");
         assert!(
             !text.contains("route=\"/metrics\""),
@@ -266,3 +270,82 @@ api_test!(problem_titles_are_rfc_9110_reason_phrases, |app| {
     let not_allowed = app.call(Req::new(Method::Put, "/health")).await;
     assert_eq!(not_allowed.body["title"], "Method Not Allowed");
 });
+
+/// `req` from `peer`, with the prefix a proxy mounting Tally under `/api` sends.
+fn via<'a>(peer: &str, req: Req<'a>) -> Req<'a> {
+    req.remote(peer).header("X-Forwarded-Prefix", "/api")
+}
+
+api_test!(
+    behind_a_trusted_proxy_links_carry_its_prefix_and_an_untrusted_peer_s_is_ignored,
+    configure = |s| {
+        s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    },
+    |app| {
+        let token = app.sign_in("ana@example.com").await;
+        let body = json!({"name": "A", "kind": "cash", "currency": "EUR"});
+        let mut locations = Vec::new();
+        for peer in ["10.1.2.3:5000", "203.0.113.9:5000"] {
+            let reply = app
+                .call(
+                    via(peer, Req::new(Method::Post, "/v1/accounts"))
+                        .json(body.clone())
+                        .token(Some(&token)),
+                )
+                .await;
+            assert_eq!(reply.status, Status::Created, "{reply:?}");
+            locations.push(reply.header("Location").unwrap().to_owned());
+        }
+        assert!(
+            locations[0].starts_with("/api/v1/accounts/"),
+            "{locations:?}"
+        );
+        assert!(locations[1].starts_with("/v1/accounts/"), "{locations:?}");
+
+        let page = app
+            .call(
+                via(
+                    "10.1.2.3:5000",
+                    Req::new(Method::Get, "/v1/accounts?limit=1"),
+                )
+                .token(Some(&token)),
+            )
+            .await;
+        let link = page.header("Link").unwrap();
+        assert!(
+            link.starts_with("</api/v1/accounts?limit=1&cursor="),
+            "{link}"
+        );
+        let page = app
+            .call(
+                via(
+                    "203.0.113.9:5000",
+                    Req::new(Method::Get, "/v1/accounts?limit=1"),
+                )
+                .token(Some(&token)),
+            )
+            .await;
+        let link = page.header("Link").unwrap();
+        assert!(link.starts_with("</v1/accounts?limit=1&cursor="), "{link}");
+
+        let spec = app
+            .call(via("10.1.2.3:5000", Req::new(Method::Get, "/openapi.json")))
+            .await;
+        assert_eq!(
+            spec.body["servers"][0]["url"], "/api",
+            "{:?}",
+            spec.body["servers"]
+        );
+        let spec = app
+            .call(via(
+                "203.0.113.9:5000",
+                Req::new(Method::Get, "/openapi.json"),
+            ))
+            .await;
+        assert_eq!(
+            spec.body["servers"][0]["url"], "/",
+            "{:?}",
+            spec.body["servers"]
+        );
+    }
+);
