@@ -77,6 +77,7 @@ pub struct Limit(pub u32);
 
 impl QueryParam for Limit {
     const NAME: &'static str = "limit";
+    // The bounds are in the schema too; a unit test keeps this text true.
     const DESCRIPTION: &'static str = "Items per page, 1 to 200 (default 50).";
     const ERRORS: &'static [u16] = &[400, 422];
 
@@ -94,7 +95,8 @@ impl QueryParam for Limit {
             ApiError::BadRequest(format!("`limit` must be an integer, got `{raw}`"))
         })?;
         if !(1..=i64::from(MAX_LIMIT)).contains(&n) {
-            return Err(ApiError::field("limit", "range", "must be 1 to 200"));
+            let message = format!("must be 1 to {MAX_LIMIT}");
+            return Err(ApiError::field("limit", "range", &message));
         }
         Ok(Limit(n as u32))
     }
@@ -186,6 +188,12 @@ impl QueryParam for CategoryFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_s_description_names_its_bounds() {
+        let bounds = format!("1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})");
+        assert!(Limit::DESCRIPTION.contains(&bounds), "{bounds}");
+    }
 
     #[test]
     fn limits_outside_the_range_are_422_and_non_numbers_400() {

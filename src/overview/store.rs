@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::model::{CategoryTotals, CurrencyTotals};
 use crate::db::{with_pool, Pool};
-use crate::domain::{Days, Period, Total};
+use crate::domain::{Category, Days, Period, Total};
 
 /// `(currency, category, income high, income low, expense high, expense low)`.
 type Row = (String, Option<String>, i64, i64, i64, i64);
@@ -118,12 +118,14 @@ async fn from_movements(pool: &Pool, user: Uuid, edge: &Period) -> Result<Vec<Ro
          WHERE a.user_id = $1
            AND m.occurred_at >= $2 AND m.occurred_at < $3
            AND m.transfer_id IS NULL
-           AND (m.category IS NULL OR m.category <> 'opening_balance')
+           AND (m.category IS NULL OR m.category <> $4)
          GROUP BY a.currency, m.category"
     )
     .bind(user)
     .bind(edge.from)
     .bind(edge.to)
+    // What the ledger leaves out of the daily totals (`ledger::counts`).
+    .bind(Category::OPENING_BALANCE)
     .fetch_all(p)
     .await
     })
