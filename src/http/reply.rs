@@ -66,11 +66,26 @@ impl<R: OpenApiResponderInner> OpenApiResponderInner for Created<R> {
     fn responses(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
         let mut responses = R::responses(gen)?;
         set_status_code(&mut responses, 201)?;
-        spec::add_header(&mut responses, 201, "Location", "The new resource's URL.");
+        let name = resource_name(&responses).unwrap_or_else(|| "resource".to_owned());
+        let description = format!("The new {name}'s URL.");
+        spec::add_header(&mut responses, 201, "Location", &description);
         Ok(responses)
     }
 }
 // ANCHOR_END: created_docs
+
+/// What a response body is, in words (`account` for the `Account`
+/// schema), read from the schema the inner responder documented.
+fn resource_name(responses: &Responses) -> Option<String> {
+    use rocket_okapi::okapi::openapi3::RefOr;
+    responses.responses.values().find_map(|r| match r {
+        RefOr::Object(r) => r.content.values().find_map(|media| {
+            let reference = media.schema.as_ref()?.reference.as_deref()?;
+            Some(reference.rsplit('/').next()?.to_lowercase())
+        }),
+        RefOr::Ref(_) => None,
+    })
+}
 
 /// A resource with a version: its `ETag` changes whenever any field does.
 pub trait Versioned {
@@ -93,11 +108,9 @@ impl<'r, T: Serialize + Versioned> Responder<'r, 'static> for Tagged<T> {
 impl<T: Serialize + JsonSchema + Versioned + Send> OpenApiResponderInner for Tagged<T> {
     fn responses(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
         let mut responses = Json::<T>::responses(gen)?;
-        spec::add_success_header(
-            &mut responses,
-            "ETag",
-            "The resource's version; send it back in `If-Match`.",
-        );
+        let name = T::schema_name().to_lowercase();
+        let description = format!("The {name}'s version; send it back in `If-Match`.");
+        spec::add_success_header(&mut responses, "ETag", &description);
         Ok(responses)
     }
 }
