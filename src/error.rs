@@ -387,7 +387,7 @@ impl Transient for ApiError {
 /// A transient failure that outlived every retry is the database being busy,
 /// not a bug: 503, never 500.
 pub fn settle(e: ApiError) -> ApiError {
-    if e.is_transient() && !matches!(e, ApiError::DatabaseBusy) {
+    if e.is_transient() {
         tracing::warn!(error = ?e, "a transaction failed transiently on every attempt");
         ApiError::DatabaseBusy
     } else {

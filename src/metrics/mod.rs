@@ -72,8 +72,8 @@ impl Metrics {
         .expect("a valid metric");
         let waiting = IntGauge::new(
             "tally_db_writes_waiting",
-            "SQLite writes waiting for the one writer's turn, or in line for a group; \
-             always 0 on PostgreSQL.",
+            "SQLite writes waiting for the one writer's turn, or in line for a group \
+             (until their group has run); always 0 on PostgreSQL.",
         )
         .expect("a valid metric");
         let pool_timeouts = IntCounter::new(

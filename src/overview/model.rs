@@ -94,7 +94,7 @@ impl Months {
     pub fn first_day(self, today: NaiveDate) -> Result<NaiveDate, ApiError> {
         today
             .with_day(1)
-            .and_then(|d| d.checked_sub_months(chrono::Months::new(self.0 - 1)))
+            .and_then(|d| d.checked_sub_months(chrono::Months::new(self.0.saturating_sub(1))))
             .ok_or_else(|| ApiError::internal("a month out of chrono's range"))
     }
 }

@@ -146,6 +146,18 @@ fn every_module_uses_only_modules_below_it() {
     );
 }
 
+/// Whether a `prefix{…}` group in `text` names `name` at its top level.
+fn group_names(text: &str, prefix: &str, name: &str) -> bool {
+    text.match_indices(&format!("{prefix}{{"))
+        .any(|(at, matched)| {
+            let group = &text[at + matched.len()..];
+            let end = group.find('}').unwrap_or(group.len());
+            group[..end]
+                .split(',')
+                .any(|item| item.trim().split("::").next() == Some(name))
+        })
+}
+
 /// Within a module's folder, the files that use each other (`super::x`,
 /// `crate::module::x`) form no loop: each file can be read after the
 /// siblings it uses.
@@ -172,8 +184,17 @@ fn the_files_of_a_module_use_each_other_without_a_loop() {
                     .keys()
                     .filter(|other| *other != name)
                     .filter(|other| {
-                        text.contains(&format!("super::{other}::"))
-                            || text.contains(&format!("crate::{module}::{other}::"))
+                        ["super::", &format!("crate::{module}::")]
+                            .iter()
+                            .any(|prefix| {
+                                let path = format!("{prefix}{other}");
+                                text.match_indices(&path).any(|(at, _)| {
+                                    // `super::link::x`, `use super::link;`, `super::{link, …}` too.
+                                    let next = text[at + path.len()..].chars().next();
+                                    !next.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                                }) || text.contains(&format!("{prefix}{{"))
+                                    && group_names(text, prefix, other)
+                            })
                     })
                     .map(String::as_str)
                     .collect();

@@ -150,9 +150,13 @@ async def _api_error(request: Request, exc: ApiError):
     # exists is the 401 of a deleted user's token. Only refused requests ask.
     user = getattr(request.state, "user", None)
     if user is not None and 400 <= exc.status < 500 and exc.status != 401:
-        async with db.read.connect() as conn:
-            if (await conn.execute(USER_EXISTS, {"id": B.id(user)})).first() is None:
-                exc = unauthorized("the token's user no longer exists", True)
+        try:
+            async with db.read.connect() as conn:
+                if (await conn.execute(USER_EXISTS, {"id": B.id(user)})).first() is None:
+                    exc = unauthorized("the token's user no longer exists", True)
+        except Exception:
+            # As Tally: when the question cannot be asked, the refusal stands.
+            log.warning("could not tell whether a user still exists", exc_info=True)
     return render(exc, request_id(request))
 
 
