@@ -99,21 +99,34 @@ api_test!(
     }
 );
 
+/// A code that is not ana's newest one.
+fn wrong_for(code: &str) -> &'static str {
+    if code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+/// Asks for a new code for ana and spends `n` wrong tries on it, each 401.
+async fn wrong_tries_on_a_new_code(app: &TestApp, n: usize) {
+    let wrong = wrong_for(&app.request_code("ana@example.com").await);
+    for _ in 0..n {
+        app.post(
+            "/v1/auth/token",
+            json!({"email": "ana@example.com", "code": wrong}),
+            None,
+        )
+        .await
+        .problem(Status::Unauthorized);
+    }
+}
+
 api_test!(
     ten_wrong_tries_per_address_an_hour_over_all_its_codes,
     |app| {
         for _ in 0..2 {
-            let code = app.request_code("ana@example.com").await;
-            let wrong = if code == "000000" { "111111" } else { "000000" };
-            for _ in 0..5 {
-                app.post(
-                    "/v1/auth/token",
-                    json!({"email": "ana@example.com", "code": wrong}),
-                    None,
-                )
-                .await
-                .problem(Status::Unauthorized);
-            }
+            wrong_tries_on_a_new_code(app, 5).await;
         }
         // A third code does not buy more guesses: even the right one waits.
         let code = app.request_code("ana@example.com").await;
@@ -134,20 +147,9 @@ api_test!(
         // 5 wrong tries on a first code and 3 on a second: 8 of the
         // address's 10. A third code's own 5 tries would allow 5 more.
         for tries in [5, 3] {
-            let code = app.request_code("ana@example.com").await;
-            let wrong = if code == "000000" { "111111" } else { "000000" };
-            for _ in 0..tries {
-                app.post(
-                    "/v1/auth/token",
-                    json!({"email": "ana@example.com", "code": wrong}),
-                    None,
-                )
-                .await
-                .problem(Status::Unauthorized);
-            }
+            wrong_tries_on_a_new_code(app, tries).await;
         }
-        let code = app.request_code("ana@example.com").await;
-        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let wrong = wrong_for(&app.request_code("ana@example.com").await);
         let guesses = (0..30).map(|_| {
             app.post(
                 "/v1/auth/token",
