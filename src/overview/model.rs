@@ -236,22 +236,14 @@ mod tests {
 
     #[test]
     fn the_first_day_is_the_first_of_the_earliest_month() {
-        assert_eq!(
-            Months(1).first_day(day(2026, 3, 31)).unwrap(),
-            day(2026, 3, 1)
-        );
-        assert_eq!(
-            Months(3).first_day(day(2026, 3, 31)).unwrap(),
-            day(2026, 1, 1)
-        );
-        assert_eq!(
-            Months(4).first_day(day(2026, 3, 1)).unwrap(),
-            day(2025, 12, 1)
-        );
-        assert_eq!(
-            Months(120).first_day(day(2026, 12, 5)).unwrap(),
-            day(2017, 1, 1)
-        );
+        for (months, today, first) in [
+            (1, day(2026, 3, 31), day(2026, 3, 1)),
+            (3, day(2026, 3, 31), day(2026, 1, 1)),
+            (4, day(2026, 3, 1), day(2025, 12, 1)),
+            (120, day(2026, 12, 5), day(2017, 1, 1)),
+        ] {
+            assert_eq!(Months(months).first_day(today).unwrap(), first, "{months}");
+        }
     }
 
     // ANCHOR: summary_unit_test
